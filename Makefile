@@ -1,0 +1,72 @@
+# The README's two commands are `make demo` and `make test`; everything they
+# need (virtualenv, pinned packages, MiniStack, kube-apiserver and etcd built
+# with Go) is installed by the targets below on first use.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+PY := $(VENV)/bin/python
+# ansible finds this checkout as kubeauth.eks_oidc through this link.
+COLLECTIONS_DIR := $(CURDIR)/.build/collections
+COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/kubeauth/eks_oidc
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: help venv collection k8s-binaries sandbox-up sandbox-down sandbox-status \
+        unit sanity integration test demo build constraints clean
+
+help:
+	@echo "make demo   - start the sandbox and run playbooks/site.yml against it"
+	@echo "make test   - install the toolchain and run every test (unit, sanity, integration)"
+	@echo "make sandbox-up / sandbox-down / sandbox-status"
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/requirements.txt tests/constraints.txt
+	@echo ">> creating $(VENV) with pinned packages"
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r tests/requirements.txt -c tests/constraints.txt
+	@touch $@
+
+collection: $(COLLECTION_LINK)
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn $(CURDIR) $@
+
+# kube-apiserver and etcd for the EKS twin: KUBEBUILDER_ASSETS when set,
+# otherwise built once from the Go module proxy into a cache outside git.
+k8s-binaries: venv
+	$(PY) tests/sandbox/binaries.py ensure
+
+sandbox-up: venv collection
+	$(PY) tests/sandbox/sandbox.py up
+
+sandbox-down: venv
+	$(PY) tests/sandbox/sandbox.py down
+
+sandbox-status: venv
+	$(PY) tests/sandbox/sandbox.py status
+
+unit: venv collection
+	cd $(COLLECTION_LINK) && $(PY) -m pytest -q tests/unit
+
+sanity: venv
+	$(PY) tests/run_sanity.py
+
+integration: venv collection k8s-binaries
+	cd $(COLLECTION_LINK) && $(PY) -m pytest -q tests/integration
+
+test: venv collection k8s-binaries unit sanity integration
+
+demo: venv collection k8s-binaries sandbox-up
+	$(PY) tests/sandbox/demo.py
+
+build: venv
+	mkdir -p .build/dist && ansible-galaxy collection build --force --output-path .build/dist .
+
+constraints: venv
+	{ echo "# pip freeze of the venv that tests/requirements.txt builds; regenerate with 'make constraints'."; \
+	  $(VENV)/bin/pip freeze --exclude-editable; } > tests/constraints.txt
+
+clean: sandbox-down
+	rm -rf .build .sandbox tests/output
