@@ -156,7 +156,6 @@ def blank_to_none(value):
     return None if value in ("", [], {}) else value
 
 
-
 def list_user_pools(client, name=None):
     """Every described pool, or only those called ``name`` (several may share it)."""
     pools = paginated_query_with_retries(client, "list_user_pools", MaxResults=60)["UserPools"]

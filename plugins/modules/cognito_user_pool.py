@@ -24,7 +24,7 @@ description:
   - Settings the task does not mention are left as they are, also on update (UpdateUserPool
     alone would reset them to their defaults).
 author:
-  - kubeauth.eks_oidc contributors
+  - kubeauth maintainers (@kubeauth)
 options:
   name:
     description:
@@ -102,6 +102,7 @@ options:
       - With O(state=absent), V(false) turns protection off so the pool can be deleted.
     type: bool
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

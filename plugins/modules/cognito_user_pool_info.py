@@ -15,7 +15,7 @@ description:
   - Return the user pools called O(name) (Cognito allows several), the pool O(pool_id),
     or every pool of the region, each with its OIDC issuer URL.
 author:
-  - kubeauth.eks_oidc contributors
+  - kubeauth maintainers (@kubeauth)
 options:
   name:
     description:
@@ -26,6 +26,7 @@ options:
       - Return only this pool (an empty list when it does not exist).
     type: str
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
