@@ -48,13 +48,13 @@ sandbox-status: venv
 	$(PY) tests/sandbox/sandbox.py status
 
 unit: venv collection
-	cd $(COLLECTION_LINK) && $(PY) -m pytest -q tests/unit
+	$(PY) -m pytest -q tests/unit
 
 sanity: venv
 	$(PY) tests/run_sanity.py
 
 integration: venv collection k8s-binaries
-	cd $(COLLECTION_LINK) && $(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q tests/integration
 
 test: venv collection k8s-binaries unit sanity integration
 
