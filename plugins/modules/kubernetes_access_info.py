@@ -1,0 +1,162 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kubeauth.eks_oidc contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: kubernetes_access_info
+short_description: Who the Kubernetes API server thinks you are, and what you may do
+version_added: 0.1.0
+description:
+  - Sends a SelfSubjectReview (who am I) and one SelfSubjectAccessReview per check (may I ...?)
+    with the credentials of a kubeconfig context, as kubectl would use them (exec credential
+    plugins included).
+  - With the context of an OIDC user this proves Step 5 of the AWS post: the username and groups
+    the API server computed from the ID token, and which requests RBAC allows.
+  - A check that carries O(checks[].allowed) is compared with the answer; RV(rows) says which differ.
+    The module never fails on a difference; the C(verify) role does.
+author:
+  - kubeauth maintainers (@kubeauth)
+requirements:
+  - kubernetes (Python client)
+options:
+  kubeconfig:
+    description: Path of the kubeconfig file. Defaults to the client's default (C(KUBECONFIG) or C(~/.kube/config)).
+    type: path
+  context:
+    description: The context to use. Defaults to the current context.
+    type: str
+  checks:
+    description: The access checks.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      verb:
+        description: The verb, such as V(list) or V(get).
+        type: str
+        required: true
+      resource:
+        description: The resource, such as V(secrets) or V(nodes).
+        type: str
+        required: true
+      group:
+        description: The API group; empty for the core group.
+        type: str
+        default: ""
+      namespace:
+        description: The namespace; omitted means cluster-wide (or all namespaces).
+        type: str
+      name:
+        description: One object's name.
+        type: str
+      subresource:
+        description: A subresource such as V(log).
+        type: str
+      allowed:
+        description: The expected answer, compared in RV(rows).
+        type: bool
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+    details: Reviews create nothing; they run in check mode too.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: As the OIDC user of the AWS post
+  kubeauth.eks_oidc.kubernetes_access_info:
+    context: oidc-oidc-test
+    checks:
+      - {verb: list, resource: secrets, namespace: default, allowed: true}
+      - {verb: list, resource: nodes, allowed: false}
+  register: access
+
+- name: Show who the API server sees
+  ansible.builtin.debug:
+    msg: "{{ access.user.username }} in {{ access.user.groups }}"
+"""
+
+RETURN = r"""
+user:
+  description: The authenticated user (SelfSubjectReview status.userInfo).
+  returned: success
+  type: dict
+  contains:
+    username:
+      description: The username after the identity provider's claim mapping and prefix.
+      type: str
+      sample: test@example.com
+    groups:
+      description: The groups, prefixed, plus C(system:authenticated).
+      type: list
+      elements: str
+      sample: ["gid:secret-reader", "system:authenticated"]
+    uid:
+      description: The uid, when the authenticator sets one.
+      type: str
+    extra:
+      description: Extra attributes.
+      type: dict
+rows:
+  description: One row per check.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {check: "list secrets in namespace default", expected: allowed, actual: allowed, ok: true,
+       reason: 'RBAC: allowed by ClusterRoleBinding "read-secrets-role-binding"'}
+all_ok:
+  description: Whether every check with an expectation got the expected answer.
+  returned: success
+  type: bool
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.access_review import AccessReviewError
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.access_review import k8s_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.access_review import review_access
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            kubeconfig=dict(type="path"),
+            context=dict(type="str"),
+            checks=dict(
+                type="list",
+                elements="dict",
+                default=[],
+                options=dict(
+                    verb=dict(type="str", required=True),
+                    resource=dict(type="str", required=True),
+                    group=dict(type="str", default=""),
+                    namespace=dict(type="str"),
+                    name=dict(type="str"),
+                    subresource=dict(type="str"),
+                    allowed=dict(type="bool"),
+                ),
+            ),
+        ),
+        supports_check_mode=True,
+    )
+    if k8s_client is None:
+        module.fail_json(msg=missing_required_lib("kubernetes"))
+    try:
+        user, rows = review_access(module.params["kubeconfig"], module.params["context"], module.params["checks"])
+    except AccessReviewError as e:
+        module.fail_json(msg=str(e))
+    module.exit_json(changed=False, user=user, rows=rows, all_ok=all(row["ok"] for row in rows))
+
+
+if __name__ == "__main__":
+    main()
