@@ -1,0 +1,31 @@
+"""Shared fixtures for the integration tests: one private sandbox per test session.
+
+``sandbox`` is the parsed sandbox.json of a sandbox started for this session
+only: its own state directory and a random MiniStack port, so it never meets
+a sandbox someone started with `make sandbox-up`. Keys: see docs/sandbox.md
+(aws_endpoint_url, aws_ca_bundle, region, aws_access_key_id,
+aws_secret_access_key, oidc_discovery_base, kubernetes, clusters{NAME:
+endpoint, certificate_authority_data, admin_kubeconfig, ...}, ...).
+"""
+
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox"))
+
+import sandbox as sandbox_launcher  # noqa: E402  (tests/sandbox/sandbox.py)
+
+SANDBOX_REGION = "us-west-2"
+SANDBOX_CLUSTERS = ["oidc-test"]
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """A running sandbox for the whole session, stopped (nothing left running) afterwards."""
+    directory = str(tmp_path_factory.mktemp("sandbox"))
+    try:
+        yield sandbox_launcher.up(directory, port=0, region=SANDBOX_REGION, clusters=SANDBOX_CLUSTERS)
+    finally:
+        sandbox_launcher.down(directory)

@@ -1,0 +1,374 @@
+"""The local EKS twin: MiniStack (AWS APIs) plus a real kube-apiserver per EKS cluster.
+
+CLI::
+
+    python tests/sandbox/sandbox.py up       # start detached, wait until healthy
+    python tests/sandbox/sandbox.py status   # what runs (exit 3 when nothing does)
+    python tests/sandbox/sandbox.py down     # stop everything
+
+Importable: ``up(directory, port=..., region=..., clusters=...) -> dict``,
+``down(directory)``, ``status(directory)``, ``load(directory)`` and
+``boto3_kwargs(info)``. The dict is the content of ``sandbox.json``; see
+docs/sandbox.md for its keys and for the environment variables
+(EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import binaries  # noqa: E402  (sibling module, found through HERE)
+import pki  # noqa: E402
+import procs  # noqa: E402
+
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+DEFAULT_PORT = 4566
+DEFAULT_REGION = "us-west-2"
+DEFAULT_CLUSTER = "oidc-test"
+ACCOUNT_ID = "000000000000"  # MiniStack's account for the dummy "test" credentials
+CREDENTIALS = "test"
+INFO_FILE = "sandbox.json"
+MINISTACK_PIDFILE = "ministack" + procs.PIDFILE_SUFFIX
+_HEALTH_TIMEOUT = 60.0
+_CLUSTER_TIMEOUT = 180.0
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be started; the message says where to look."""
+
+
+# -- configuration -------------------------------------------------------------
+
+
+def state_dir(directory: str | None = None) -> str:
+    return os.path.realpath(directory or os.environ.get("EKS_OIDC_SANDBOX_DIR")
+                            or os.path.join(REPO_ROOT, ".sandbox"))
+
+
+def cluster_names(spec: str | None) -> list[str]:
+    """`3` -> oidc-test, oidc-test-2, oidc-test-3; `a,b` -> a, b; empty -> oidc-test."""
+    spec = (spec or "").strip()
+    if spec.isdigit():
+        return [DEFAULT_CLUSTER] + [f"{DEFAULT_CLUSTER}-{i}" for i in range(2, int(spec) + 1)]
+    return [name.strip() for name in spec.split(",") if name.strip()] or [DEFAULT_CLUSTER]
+
+
+def _choose_port(requested: int | None) -> int:
+    """`requested`, a free port for 0, or 4566 when free and nothing was asked for."""
+    if requested == 0:
+        return procs.free_port()
+    if requested is not None:
+        if procs.port_open(requested):
+            raise SandboxError(f"port {requested} is in use; pick another with SANDBOX_PORT (0 = any free port)")
+        return requested
+    if not procs.port_open(DEFAULT_PORT):
+        return DEFAULT_PORT
+    port = procs.free_port()
+    print(f"port {DEFAULT_PORT} is in use; MiniStack takes {port} (see sandbox.json)")
+    return port
+
+
+def boto3_kwargs(info: dict) -> dict:
+    """Keyword arguments for boto3.client(...) that reach the sandbox's MiniStack."""
+    return {
+        "endpoint_url": info["aws_endpoint_url"],
+        "region_name": info["region"],
+        "aws_access_key_id": info["aws_access_key_id"],
+        "aws_secret_access_key": info["aws_secret_access_key"],
+        # Explicit, because this machine's AWS_CA_BUNDLE names the system bundle.
+        "verify": info["aws_ca_bundle"],
+    }
+
+
+# -- state ---------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(directory: str):
+    """Serialise up/down on one state directory."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    with open(os.path.join(directory, ".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def load(directory: str | None = None) -> dict | None:
+    """The running sandbox's sandbox.json, or None."""
+    try:
+        with open(os.path.join(state_dir(directory), INFO_FILE), encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        return None
+
+
+def _running(directory: str) -> bool:
+    record = procs.read_pidfile(os.path.join(directory, MINISTACK_PIDFILE))
+    return bool(record) and procs.alive(record["pid"], directory)
+
+
+def status(directory: str | None = None) -> dict:
+    """Whether the sandbox runs, and every process it recorded."""
+    directory = state_dir(directory)
+    processes = []
+    for pidfile in procs.pidfiles(directory):
+        record = procs.read_pidfile(pidfile) or {}
+        pid = record.get("pid")
+        processes.append({
+            "name": record.get("name", os.path.basename(pidfile)),
+            "pid": pid,
+            "ports": record.get("ports", []),
+            "alive": bool(pid) and procs.alive(pid, directory),
+        })
+    return {"state_dir": directory, "running": _running(directory),
+            "processes": processes, "info": load(directory)}
+
+
+def _stop_order(pidfile: str) -> int:
+    # Clients before what they depend on: kube-apiserver, etcd, then MiniStack.
+    name = os.path.basename(pidfile)[:-len(procs.PIDFILE_SUFFIX)]
+    return {"kube-apiserver": 0, "etcd": 1}.get(name, 2)
+
+
+def _stop_timeout(pidfile: str) -> float:
+    # On SIGTERM MiniStack (hypercorn) waits for idle keep-alive client
+    # connections to close, up to 75 s. It holds nothing worth flushing
+    # (PERSIST_STATE=0), so it is killed sooner.
+    return 5.0 if os.path.basename(pidfile) == MINISTACK_PIDFILE else 15.0
+
+
+def _stop_all(directory: str) -> bool:
+    """Stop every recorded process and drop runtime files; True if anything ran."""
+    stopped = False
+    # A second pass catches a control plane MiniStack was starting during the first.
+    for _sweep in range(2):
+        for pidfile in sorted(procs.pidfiles(directory), key=_stop_order):
+            record = procs.read_pidfile(pidfile)
+            stopped |= bool(record) and procs.alive(record["pid"], directory)
+            procs.stop(pidfile, directory, _stop_timeout(pidfile))
+    for name in ("clusters", "ministack"):
+        shutil.rmtree(os.path.join(directory, name), ignore_errors=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(os.path.join(directory, INFO_FILE))
+    return stopped
+
+
+def down(directory: str | None = None) -> bool:
+    """Stop the sandbox; True if something was running. Keeps the CA and the logs."""
+    directory = state_dir(directory)
+    with _locked(directory):
+        return _stop_all(directory)
+
+
+# -- up ------------------------------------------------------------------------
+
+
+def up(directory: str | None = None, *, port: int | None = None, region: str | None = None,
+       clusters: list[str] | None = None) -> dict:
+    """Start the sandbox (or find it running) and return its sandbox.json content."""
+    directory = state_dir(directory)
+    with _locked(directory):
+        info = load(directory) if _running(directory) else None
+        if info:
+            info["already_running"] = True
+            return info
+        _stop_all(directory)  # leftovers of a crashed or half-started sandbox
+        if importlib.util.find_spec("ministack") is None:
+            raise SandboxError(f"{sys.executable} cannot import ministack; run `make venv` "
+                               "and use .venv/bin/python")
+        logs = os.path.join(directory, "logs")
+        shutil.rmtree(logs, ignore_errors=True)
+        os.makedirs(logs, mode=0o700)
+        ca_cert = pki.ensure_ca(directory)[0]
+        port = _choose_port(port if port is not None else _env_port())
+        region = region or os.environ.get("SANDBOX_REGION") or DEFAULT_REGION
+        clusters = clusters or cluster_names(os.environ.get("SANDBOX_CLUSTERS"))
+        k8s = binaries.binaries_dir(build=False)
+        try:
+            _start_ministack(directory, port, region, k8s)
+            info = _info(directory, port, region, ca_cert, k8s)
+            _create_clusters(info, clusters, k8s)
+        except BaseException:
+            _stop_all(directory)
+            raise
+        _write_info(directory, info)
+        info["already_running"] = False
+        return info
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("SANDBOX_PORT", "").strip()
+    return int(value) if value else None
+
+
+def _start_ministack(directory: str, port: int, region: str, k8s: str | None) -> None:
+    env = dict(
+        os.environ,
+        GATEWAY_PORT=str(port),
+        BIND_HOST="127.0.0.1",
+        MINISTACK_REGION=region,
+        # MiniStack keeps its Cognito signing keys in STATE_DIR and its pidfile
+        # in TMPDIR, both /tmp by default: per sandbox instead, removed by `down`.
+        STATE_DIR=os.path.join(directory, "ministack", "state"),
+        TMPDIR=os.path.join(directory, "ministack", "tmp"),
+        PERSIST_STATE="0",
+        # Listeners the sandbox does not need, which would otherwise bind 8883 (IoT).
+        IOT_MTLS_ENABLED="0",
+        SFTP_ENABLED="0",
+        SANDBOX_K8S_BINARIES=k8s or "",
+    )
+    os.makedirs(env["TMPDIR"], mode=0o700)
+    log = os.path.join(directory, "logs", "ministack.log")
+    proc = procs.spawn(
+        [sys.executable, os.path.join(HERE, "ministack_hook.py"), directory],
+        name="ministack", pidfile=os.path.join(directory, MINISTACK_PIDFILE),
+        logfile=log, ports=[port], env=env,
+    )
+    context = ssl.create_default_context(cafile=os.path.join(directory, pki.CA_CERT))
+    deadline = time.monotonic() + _HEALTH_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SandboxError(f"MiniStack exited with code {proc.returncode}; see {log}")
+        try:
+            with urllib.request.urlopen(f"https://127.0.0.1:{port}/_ministack/health",
+                                        context=context, timeout=2):
+                return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.2)
+    raise SandboxError(f"MiniStack not healthy after {_HEALTH_TIMEOUT:.0f}s; see {log}")
+
+
+def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None) -> dict:
+    endpoint = f"https://127.0.0.1:{port}"
+    return {
+        "state_dir": directory,
+        "aws_endpoint_url": endpoint,
+        "aws_ca_bundle": ca_cert,
+        "region": region,
+        "account_id": ACCOUNT_ID,
+        "aws_access_key_id": CREDENTIALS,
+        "aws_secret_access_key": CREDENTIALS,
+        # Token `iss` (https://cognito-idp.REGION.amazonaws.com/POOL) does not
+        # resolve here; its discovery document is at {base}/POOL/.well-known/openid-configuration.
+        "oidc_discovery_base": endpoint,
+        "kubernetes": k8s is not None,
+        "kubernetes_version": _apiserver_version(k8s),
+        "logs_dir": os.path.join(directory, "logs"),
+        "clusters": {},
+    }
+
+
+def _apiserver_version(k8s: str | None) -> str | None:
+    """`v1.35.4` from `kube-apiserver --version` ("Kubernetes v1.35.4")."""
+    if not k8s:
+        return None
+    out = subprocess.run([os.path.join(k8s, "kube-apiserver"), "--version"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout.split()[-1]
+
+
+def _create_clusters(info: dict, names: list[str], k8s: str | None) -> None:
+    """Create the clusters through the ordinary EKS API and wait until they are ACTIVE."""
+    import boto3
+
+    eks = boto3.client("eks", **boto3_kwargs(info))
+    version = {}
+    if info["kubernetes_version"]:
+        version["version"] = ".".join(info["kubernetes_version"].lstrip("v").split(".")[:2])
+    for name in names:
+        eks.create_cluster(
+            name=name, roleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/eks-cluster-role",
+            resourcesVpcConfig={}, **version,
+        )
+    deadline = time.monotonic() + _CLUSTER_TIMEOUT
+    for name in names:
+        cluster = _wait_cluster(eks, name, deadline, info["logs_dir"])
+        info["clusters"][name] = {
+            "arn": cluster["arn"],
+            "version": cluster["version"],
+            "endpoint": cluster["endpoint"] if k8s else None,
+            "certificate_authority_data": cluster["certificateAuthority"]["data"] if k8s else None,
+            "admin_kubeconfig": os.path.join(info["state_dir"], "clusters", info["region"], name,
+                                             "admin.kubeconfig") if k8s else None,
+        }
+
+
+def _wait_cluster(eks, name: str, deadline: float, logs: str) -> dict:
+    while True:
+        cluster = eks.describe_cluster(name=name)["cluster"]
+        if cluster["status"] == "ACTIVE":
+            return cluster
+        if cluster["status"] == "FAILED" or time.monotonic() > deadline:
+            raise SandboxError(f"cluster {name} is {cluster['status']}; see the logs in {logs}")
+        time.sleep(0.3)
+
+
+def _write_info(directory: str, info: dict) -> None:
+    path = os.path.join(directory, INFO_FILE)
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        json.dump(info, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(path + ".tmp", path)
+
+
+# -- CLI -----------------------------------------------------------------------
+
+
+def _print_summary(info: dict) -> None:
+    state = "already running" if info.get("already_running") else "up"
+    print(f"sandbox {state}: {os.path.join(info['state_dir'], INFO_FILE)}")
+    print(f"  AWS (MiniStack)  {info['aws_endpoint_url']}  region {info['region']}  "
+          f"CA {info['aws_ca_bundle']}")
+    if not info["kubernetes"]:
+        print("  Kubernetes side skipped: no kube-apiserver/etcd (run `make k8s-binaries` "
+              "or set KUBEBUILDER_ASSETS); EKS clusters have no live endpoint")
+    for name, cluster in info["clusters"].items():
+        if cluster["endpoint"]:
+            print(f"  EKS cluster {name}  {cluster['endpoint']}  admin kubeconfig {cluster['admin_kubeconfig']}")
+        else:
+            print(f"  EKS cluster {name}  (AWS API only)")
+
+
+def _print_status(report: dict) -> None:
+    print(f"sandbox {'running' if report['running'] else 'not running'} ({report['state_dir']})")
+    for proc in report["processes"]:
+        ports = ",".join(str(p) for p in proc["ports"])
+        print(f"  {'up  ' if proc['alive'] else 'dead'}  pid {proc['pid']:>7}  "
+              f"127.0.0.1:{ports:<12} {proc['name']}")
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in ("up", "down", "status"):
+        print(f"usage: {os.path.basename(__file__)} up|down|status", file=sys.stderr)
+        return 2
+    command = argv[0]
+    if command == "up":
+        try:
+            _print_summary(up())
+        except SandboxError as exc:
+            print(f"sandbox up failed: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if command == "down":
+        print("sandbox stopped" if down() else "sandbox was not running")
+        return 0
+    report = status()
+    _print_status(report)
+    return 0 if report["running"] else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
