@@ -39,8 +39,12 @@ REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_PORT = 4566
 DEFAULT_REGION = "us-west-2"
 DEFAULT_CLUSTER = "oidc-test"
-ACCOUNT_ID = "000000000000"  # MiniStack's account for the dummy "test" credentials
-CREDENTIALS = "test"
+ACCOUNT_ID = "000000000000"  # MiniStack's account for any access key that is not 12 digits
+# Dummy credentials, distinct from any word that appears in results: Ansible masks
+# the value of a no_log option (secret_key) wherever it appears in module output,
+# so "test" would turn the post's test@example.com into ********@example.com.
+ACCESS_KEY_ID = "AKIASANDBOXEKSOIDC01"
+SECRET_ACCESS_KEY = "sandbox-dummy-secret-key-0123456789"
 INFO_FILE = "sandbox.json"
 MINISTACK_PIDFILE = "ministack" + procs.PIDFILE_SUFFIX
 _HEALTH_TIMEOUT = 60.0
@@ -259,8 +263,8 @@ def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None)
         "aws_ca_bundle": ca_cert,
         "region": region,
         "account_id": ACCOUNT_ID,
-        "aws_access_key_id": CREDENTIALS,
-        "aws_secret_access_key": CREDENTIALS,
+        "aws_access_key_id": ACCESS_KEY_ID,
+        "aws_secret_access_key": SECRET_ACCESS_KEY,
         # Token `iss` (https://cognito-idp.REGION.amazonaws.com/POOL) does not
         # resolve here; its discovery document is at {base}/POOL/.well-known/openid-configuration.
         "oidc_discovery_base": endpoint,
