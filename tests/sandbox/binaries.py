@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Provide a real kube-apiserver and etcd for the local "EKS twin" sandbox.
 
 Resolution order (first hit wins):
@@ -48,7 +47,7 @@ GO_DIR = Path(__file__).resolve().parent / "go"
 
 # Rough cold-cache build times on a 2-core machine, only used for the
 # "first time only" progress line (see docs/sandbox-binaries.md).
-_BUILD_MINUTES = {"kube-apiserver": 12, "etcd": 2}
+_BUILD_MINUTES = {"kube-apiserver": 10, "etcd": 2}
 
 # Print a heartbeat at least this often so CI logs show the build is alive.
 _HEARTBEAT_SECONDS = 30
@@ -184,25 +183,29 @@ def _run_streaming(cmd: list[str], cwd: Path, env: dict, name: str, log_path: Pa
         threading.Thread(target=reader, daemon=True).start()
         next_beat = start + _HEARTBEAT_SECONDS
         done = False
-        while not done:
-            try:
-                line = lines.get(timeout=max(0.1, next_beat - time.monotonic()))
-            except queue.Empty:
-                line = ""
-            if line is None:
-                done = True
-            elif line:
-                log.write(line)
-                tail.append(line.rstrip("\n"))
-                if line.startswith("go: downloading"):
-                    counts["downloaded"] += 1
-                elif not line.startswith(("go: ", "#", " ", "\t")):
-                    counts["compiled"] += 1  # `-v` prints one package path per line
-            if time.monotonic() >= next_beat:
-                next_beat += _HEARTBEAT_SECONDS
-                _log(f"   ... {name}: {counts['downloaded']} modules downloaded, "
-                     f"{counts['compiled']} packages compiled, "
-                     f"{_fmt_elapsed(time.monotonic() - start)} elapsed")
+        try:
+            while not done:
+                try:
+                    line = lines.get(timeout=max(0.1, next_beat - time.monotonic()))
+                except queue.Empty:
+                    line = ""
+                if line is None:
+                    done = True
+                elif line:
+                    log.write(line)
+                    tail.append(line.rstrip("\n"))
+                    if line.startswith("go: downloading"):
+                        counts["downloaded"] += 1
+                    elif not line.startswith(("go: ", "#", " ", "\t")):
+                        counts["compiled"] += 1  # `-v` prints one package path per line
+                if time.monotonic() >= next_beat:
+                    next_beat += _HEARTBEAT_SECONDS
+                    _log(f"   ... {name}: {counts['downloaded']} modules downloaded, "
+                         f"{counts['compiled']} packages compiled, "
+                         f"{_fmt_elapsed(time.monotonic() - start)} elapsed")
+        except BaseException:
+            proc.kill()  # e.g. Ctrl-C: don't leave `go build` running
+            raise
         rc = proc.wait()
 
     if rc != 0:
@@ -235,7 +238,7 @@ def _build_one(go: str, name: str, out_dir: Path, log_dir: Path) -> float:
     elapsed = time.monotonic() - start
 
     got = subprocess.run([str(out), "--version"], capture_output=True, text=True,
-                         timeout=60, stdin=subprocess.DEVNULL)
+                         timeout=60, stdin=subprocess.DEVNULL, check=False)
     text = got.stdout + got.stderr
     if _expected_version(name) not in text:
         raise BuildError(f"{name} --version printed {text.strip()!r}, "
@@ -267,6 +270,8 @@ def build_all(go: str) -> Path:
             return final
         if final.exists():  # incomplete leftovers (e.g. a binary deleted by hand)
             shutil.rmtree(final)
+        for stale in root.glob(".build-*"):  # from a killed build; we hold the lock
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".build-{final.name}-", dir=root))
         try:
             total = 0.0
@@ -316,7 +321,7 @@ def _warn_if_too_old(directory: str) -> None:
     try:
         out = subprocess.run([os.path.join(directory, "kube-apiserver"), "--version"],
                              capture_output=True, text=True, timeout=60,
-                             stdin=subprocess.DEVNULL).stdout
+                             stdin=subprocess.DEVNULL, check=False).stdout
         major, minor = out.split()[-1].lstrip("v").split(".")[:2]
         if (int(major), int(minor)) < (1, 34):
             _log(f"!! warning: {out.strip()} from KUBEBUILDER_ASSETS is older than 1.34; "
@@ -345,4 +350,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("!! interrupted; nothing was put in the cache", file=sys.stderr)
+        sys.exit(130)
