@@ -115,6 +115,8 @@ seealso:
   - module: kubeauth.eks_oidc.cognito_user_pool_info
   - module: kubeauth.eks_oidc.cognito_user_pool_client
 attributes:
+  platform:
+    platforms: all
   check_mode:
     support: full
   diff_mode:

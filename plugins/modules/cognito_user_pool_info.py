@@ -31,9 +31,13 @@ extends_documentation_fragment:
   - amazon.aws.region.modules
   - amazon.aws.boto3
 attributes:
+  platform:
+    platforms: all
   check_mode:
     support: full
     details: The module only reads.
+  diff_mode:
+    support: none
 """
 
 EXAMPLES = r"""

@@ -15,7 +15,7 @@ description:
   - Sends a SelfSubjectReview (who am I) and one SelfSubjectAccessReview per check (may I ...?)
     with the credentials of a kubeconfig context, as kubectl would use them (exec credential
     plugins included).
-  - With the context of an OIDC user this proves Step 5 of the AWS post: the username and groups
+  - With the context of an OIDC user this proves Step 5 of the AWS post, showing the username and groups
     the API server computed from the ID token, and which requests RBAC allows.
   - A check that carries O(checks[].allowed) is compared with the answer; RV(rows) says which differ.
     The module never fails on a difference; the C(verify) role does.
@@ -63,6 +63,8 @@ options:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
 attributes:
+  platform:
+    platforms: all
   check_mode:
     support: full
     details: Reviews create nothing; they run in check mode too.
