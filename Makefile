@@ -14,7 +14,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export PATH := $(VENV)/bin:$(PATH)
 
 .PHONY: help venv collection k8s-binaries sandbox-up sandbox-down sandbox-status \
-        unit sanity integration test demo build constraints clean
+        unit sanity lint integration test demo build constraints clean
 
 help:
 	@echo "make demo   - start the sandbox and run playbooks/site.yml against it"
@@ -53,10 +53,13 @@ unit: venv collection
 sanity: venv
 	$(PY) tests/run_sanity.py
 
+lint: venv collection
+	ansible-lint roles playbooks
+
 integration: venv collection k8s-binaries
 	$(PY) -m pytest -q tests/integration
 
-test: venv collection k8s-binaries unit sanity integration
+test: venv collection k8s-binaries unit sanity lint integration
 
 demo: venv collection k8s-binaries sandbox-up
 	$(PY) tests/sandbox/demo.py
