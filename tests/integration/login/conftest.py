@@ -1,0 +1,126 @@
+"""Fixtures of the kubeconfig role's end-to-end tests: an identity provider on the EKS twin.
+
+``idp`` runs the post's steps 1 and 3 (roles cognito_idp and eks_oidc, through
+the sandbox inventory) with names of its own, binds the group gid:secret-reader
+to a ClusterRole that reads secrets (step 4, with the kubernetes client and the
+twin's admin kubeconfig), and removes all of it afterwards.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+INVENTORY = os.path.join(REPO_ROOT, "playbooks", "inventory", "sandbox")
+COLLECTIONS_DIR = os.path.join(REPO_ROOT, ".build", "collections")
+KUBECTL = shutil.which("kubectl")
+
+USERNAME = "test@example.com"
+GROUP = "gid:secret-reader"
+
+
+class Playbooks(object):
+    """ansible-playbook against the test's sandbox, with the test's extra vars."""
+
+    def __init__(self, sandbox, workdir, extra_vars):
+        self.sandbox = sandbox
+        self.workdir = workdir
+        self.extra_vars = extra_vars
+        self.cluster = sorted(sandbox["clusters"])[0]
+
+    def run(self, playbook, check=False, **overrides):
+        variables = dict(self.extra_vars, **overrides)
+        vars_file = os.path.join(self.workdir, "vars-%s.json" % uuid.uuid4().hex[:8])
+        with open(vars_file, "w") as handle:
+            json.dump(variables, handle)
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
+                   "--limit", "localhost,%s" % self.cluster, os.path.join(HERE, playbook), "-e", "@" + vars_file]
+        if check:
+            command.append("--check")
+        env = dict(os.environ, EKS_OIDC_SANDBOX_DIR=self.sandbox["state_dir"], ANSIBLE_FORCE_COLOR="0",
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_DIR))
+        env.pop("KUBECONFIG", None)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
+        assert result.returncode == 0, "%s failed:\n%s\n%s" % (playbook, result.stdout[-15000:], result.stderr[-3000:])
+        return result
+
+    def changed(self, result):
+        """``changed=`` of the cluster host in the PLAY RECAP."""
+        match = re.search(r"^%s\s*:.*\bchanged=(\d+)" % re.escape(self.cluster), result.stdout, re.M)
+        assert match, result.stdout[-3000:]
+        return int(match.group(1))
+
+
+def admin_api(sandbox, cluster):
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config(config_file=sandbox["clusters"][cluster]["admin_kubeconfig"])
+    return client.RbacAuthorizationV1Api(api_client)
+
+
+def bind_secret_readers(rbac, name):
+    """Step 4 of the post: ClusterRole read-secrets and a binding to the group gid:secret-reader."""
+    from kubernetes import client
+
+    rbac.create_cluster_role(client.V1ClusterRole(
+        metadata=client.V1ObjectMeta(name=name),
+        rules=[client.V1PolicyRule(api_groups=[""], resources=["secrets"], verbs=["get", "watch", "list"])],
+    ))
+    rbac.create_cluster_role_binding(client.V1ClusterRoleBinding(
+        metadata=client.V1ObjectMeta(name=name),
+        subjects=[client.RbacV1Subject(kind="Group", name=GROUP, api_group="rbac.authorization.k8s.io")],
+        role_ref=client.V1RoleRef(kind="ClusterRole", name=name, api_group="rbac.authorization.k8s.io"),
+    ))
+
+
+def unbind_secret_readers(rbac, name):
+    from kubernetes.client.exceptions import ApiException
+
+    for delete in (rbac.delete_cluster_role_binding, rbac.delete_cluster_role):
+        try:
+            delete(name)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+@pytest.fixture(scope="module")
+def idp(sandbox, tmp_path_factory):
+    """The post's steps 1, 3 and 4 on the twin, with names of this module; removed afterwards."""
+    if not sandbox.get("kubernetes"):
+        pytest.skip("the sandbox runs without kube-apiserver (no KUBEBUILDER_ASSETS / k8s binaries)")
+    if KUBECTL is None:
+        pytest.skip("kubectl is not installed")
+    workdir = str(tmp_path_factory.mktemp("login"))
+    suffix = uuid.uuid4().hex[:8]
+    extra_vars = {
+        "eks_oidc_user_pool_name": "kc-e2e-%s" % suffix,
+        "eks_oidc_client_name": "kc-e2e-%s" % suffix,
+        "eks_oidc_domain": "kc-e2e-%s" % suffix,
+        "eks_oidc_identity_provider_config_name": "kc-e2e-%s" % suffix,
+        # The sandbox's secret key is "test": Ansible would mask that word in every result
+        # ("oidc-test" -> "oidc-********"). MiniStack does not check the secret, so use another.
+        "eks_oidc_aws_connection": {
+            "endpoint_url": sandbox["aws_endpoint_url"],
+            "aws_ca_bundle": sandbox["aws_ca_bundle"],
+            "access_key": sandbox["aws_access_key_id"],
+            "secret_key": "kubeauth-e2e-sandbox-secret-key",
+        },
+    }
+    playbooks = Playbooks(sandbox, workdir, extra_vars)
+    rbac = admin_api(sandbox, playbooks.cluster)
+    binding = "kc-e2e-read-secrets-%s" % suffix
+    try:
+        playbooks.run("setup.yml")
+        bind_secret_readers(rbac, binding)
+        yield playbooks
+    finally:
+        unbind_secret_readers(rbac, binding)
+        playbooks.run("teardown.yml")
