@@ -20,7 +20,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import copy
+import fcntl
 import os
 import re
 import stat
@@ -427,6 +429,29 @@ def write_atomically(path, text, mode=KUBECONFIG_MODE):
         raise
 
 
+@contextlib.contextmanager
+def kubeconfig_directory_lock(path, check_mode):
+    """Hold an exclusive lock on the kubeconfig's directory while reading, merging and writing.
+
+    Playbooks write one kubeconfig from several hosts at once (a fleet of
+    clusters under forks); without the lock two read-modify-write cycles would
+    lose each other's entries. The directory is locked, not a ``<file>.lock``
+    beside the file: kubectl creates that name itself and fails when it exists.
+    """
+    if check_mode:
+        yield
+        return
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        os.makedirs(directory, KUBECONFIG_DIR_MODE)
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
 def target_path(path):
     """The file to write: a symlinked kubeconfig is written where the link points."""
     return os.path.realpath(path) if os.path.islink(path) else path
@@ -440,6 +465,12 @@ def converge(module):
     params = module.params
     validate_params(params)
     path = target_path(params["path"])
+    with kubeconfig_directory_lock(path, module.check_mode):
+        converge_file(module, path)
+
+
+def converge_file(module, path):
+    params = module.params
     current, mode = load_kubeconfig(path)
     result = {"path": path, "cluster": {}, "user": {}, "context": {}}
     if params["state"] == "present":
