@@ -18,7 +18,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import sandbox as sandbox_launcher  # noqa: E402  (tests/sandbox/sandbox.py)
 
 SANDBOX_REGION = "us-west-2"
-SANDBOX_CLUSTERS = ["oidc-test"]
+# Two twin clusters: the end-to-end test associates a fleet in one run.
+SANDBOX_CLUSTERS = ["oidc-test", "oidc-test-2"]
 
 
 @pytest.fixture(scope="session")
