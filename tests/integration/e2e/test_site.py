@@ -76,6 +76,17 @@ def playbook(sandbox, name, *args, extra_vars=None):
     return recap, result.stdout
 
 
+def changed_tasks(stdout):
+    """The tasks that reported a change, with the hosts, for assertion messages."""
+    changed, task = [], None
+    for line in stdout.splitlines():
+        if line.startswith("TASK ["):
+            task = line.split("]")[0] + "]"
+        elif line.startswith("changed:"):
+            changed.append("%s %s" % (task, line))
+    return "\n".join(changed)
+
+
 def kubectl_as_oidc_user(sandbox, cluster, *args):
     kubeconfig = os.path.join(sandbox["state_dir"], "kubeconfig")
     return subprocess.run(
@@ -124,16 +135,16 @@ def assert_nothing_left(sandbox, values):
 def converge_and_clean(sandbox, extra_vars, expectations):
     first, _ = playbook(sandbox, "site", extra_vars=extra_vars)
     assert first["localhost"] > 0 and all(first[c] > 0 for c in CLUSTERS), first
-    second, _ = playbook(sandbox, "site", extra_vars=extra_vars)
-    assert set(second.values()) == {0}, "second run changed something: %s" % second
-    checked, _ = playbook(sandbox, "site", "--check", extra_vars=extra_vars)
-    assert set(checked.values()) == {0}, "--check on a converged sandbox changed something: %s" % checked
+    second, output = playbook(sandbox, "site", extra_vars=extra_vars)
+    assert set(second.values()) == {0}, "second run changed something: %s\n%s" % (second, changed_tasks(output))
+    checked, output = playbook(sandbox, "site", "--check", extra_vars=extra_vars)
+    assert set(checked.values()) == {0}, "--check changed something: %s\n%s" % (checked, changed_tasks(output))
     for cluster in CLUSTERS:
         expectations(cluster)
     cleaned, _ = playbook(sandbox, "cleanup", extra_vars=extra_vars)
     assert all(cleaned[c] > 0 for c in CLUSTERS) and cleaned["localhost"] > 0, cleaned
-    again, _ = playbook(sandbox, "cleanup", extra_vars=extra_vars)
-    assert set(again.values()) == {0}, "second cleanup changed something: %s" % again
+    again, output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
+    assert set(again.values()) == {0}, "second cleanup changed something: %s\n%s" % (again, changed_tasks(output))
 
 
 def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
