@@ -11,6 +11,12 @@ authenticators fetched their issuer's discovery document and keys.
 
 Files live in the cluster's directory; the admin identity is a client
 certificate with O=system:masters (EKS would use an IAM token instead).
+
+kube-apiserver always writes audit events (the policy below, Metadata level)
+to ``audit.log`` in that directory, from its first request on: turning EKS
+audit logging on or off then needs no restart. Whether they reach CloudWatch
+Logs is the shipper's decision (auditlog.py), as EKS ships them only while
+the cluster's ``audit`` log type is enabled.
 """
 
 from __future__ import annotations
@@ -43,6 +49,22 @@ TOKEN_CACHE_TTL = 10.0
 # retries on its next file poll; leave room for one failed attempt.
 _RELOAD_TIMEOUT = 150.0
 _START_TIMEOUT = 90.0
+
+# The audit policy kube-apiserver runs with: every request at Metadata level
+# (who, what, when, the response code and the authorization decision, no
+# bodies), as EKS logs them, once per request (no RequestReceived stage).
+# The sandbox's own /readyz and /metrics polls are left out.
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: None
+    nonResourceURLs: ["/healthz*", "/livez*", "/readyz*", "/metrics"]
+  - level: Metadata
+"""
+# Rotate the audit log at 50 MB, keeping one old file (the shipper follows the rotation).
+_AUDIT_LOG_MAX_MB = 50
 
 _CONFIG_INFO = re.compile(
     r'^apiserver_authentication_config_controller_last_config_info\{[^}]*hash="([^"]+)"', re.M
@@ -88,6 +110,11 @@ class ControlPlane:
         return self._path("authentication-config.json")
 
     @property
+    def audit_log(self) -> str:
+        """kube-apiserver's audit log: one JSON audit.k8s.io/v1 Event per line."""
+        return self._path("audit.log")
+
+    @property
     def admin_kubeconfig(self) -> str:
         return self._path("admin.kubeconfig")
 
@@ -109,6 +136,7 @@ class ControlPlane:
         self._issue_certificates()
         initial = authn.authentication_configuration([])
         _write_atomic(self.authentication_config, initial)
+        _write_atomic(self._path("audit-policy.yaml"), AUDIT_POLICY)
         self._etcd_url = self._start_etcd()
         self.port = procs.free_port()
         self._start_apiserver(self._etcd_url)
@@ -210,6 +238,11 @@ class ControlPlane:
             # not require the default ServiceAccount that nobody would create.
             "--endpoint-reconciler-type=none",
             "--disable-admission-plugins=ServiceAccount",
+            f"--audit-policy-file={self._path('audit-policy.yaml')}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            f"--audit-log-maxsize={_AUDIT_LOG_MAX_MB}",
+            "--audit-log-maxbackup=1",
         ], [self.port])
         self._wait_until(proc, "kube-apiserver", self._ready)
 

@@ -14,6 +14,16 @@ plane, and keeps MiniStack off port 443. The wrapped functions are looked
 up by name through the module at request time, so replacing the module
 attributes is enough. Re-check these names when bumping MiniStack.
 
+Audit logging (docs/audit.md): MiniStack has no UpdateClusterConfig,
+DescribeUpdate or ListUpdates. The hook answers them for the ``logging``
+setting (`Twin.update_logging`), and ships each cluster's kube-apiserver
+audit events to CloudWatch Logs while its ``audit`` log type is enabled
+(auditlog.py). It also teaches MiniStack's Logs Insights to filter on JSON
+fields (insights.py), and gives MiniStack's IAM evaluator (AUTH=true) the
+condition keys eks:issuerUrl and eks:clientId of AssociateIdentityProviderConfig.
+For the IAM guard-rails (docs/guardrails.md) it adds SetDefaultPolicyVersion,
+which amazon.aws.iam_managed_policy needs to change a policy's document.
+
 Environment (besides MiniStack's own): SANDBOX_K8S_BINARIES, the directory
 holding etcd and kube-apiserver, or empty to run the AWS side alone.
 """
@@ -22,19 +32,27 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import functools
 import json
 import logging
 import os
+import re
 import sys
 import time
+import uuid
 
+import auditlog
 import authn
 import controlplane
+import insights
 import pki
 
 from ministack import app
+from ministack.core import iam_actions
 from ministack.core import tls
+from ministack.services import cloudwatch_logs
 from ministack.services import eks
+from ministack.services import iam
 
 log = logging.getLogger("sandbox")
 
@@ -49,6 +67,7 @@ class _Cluster:
     def __init__(self, plane: controlplane.ControlPlane, name: str) -> None:
         self.plane = plane
         self.status = "CREATING"
+        self.logging_update: dict | None = None  # the UpdateClusterConfig in progress
         self.jobs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"twin-{name}")
 
     def submit(self, what: str, job) -> concurrent.futures.Future:
@@ -73,6 +92,8 @@ class Twin:
         with open(self.ca_cert, encoding="utf-8") as handle:
             self.ca_pem = handle.read()
         self.clusters: dict[str, _Cluster] = {}
+        self.updates: dict[str, dict[str, dict]] = {}  # cluster ARN -> update id -> update
+        self.shipper = auditlog.Shipper(functools.partial(_logs_client, gateway, self.ca_cert))
 
     def add(self, cluster: dict) -> None:
         if not self.binaries:
@@ -91,6 +112,7 @@ class Twin:
             service_account_issuer=cluster["identity"]["oidc"]["issuer"],
         )
         entry = self.clusters[cluster["arn"]] = _Cluster(plane, name)
+        self.shipper.watch(cluster["arn"], plane.audit_log, region, name)
 
         def start():
             try:
@@ -98,12 +120,16 @@ class Twin:
             except Exception:
                 entry.status = "FAILED"
                 raise
+            if "audit" in auditlog.enabled_types(cluster.get("logging")):  # CreateCluster's logging
+                self.shipper.set_enabled(cluster["arn"], True)
             entry.status = "ACTIVE"
             log.info("cluster %s: kube-apiserver ready at %s", name, plane.endpoint)
 
         entry.submit(f"starting the control plane of {name}", start)
 
     def remove(self, arn: str) -> None:
+        self.updates.pop(arn, None)
+        self.shipper.forget(arn)  # the log group stays, as on EKS
         entry = self.clusters.pop(arn, None)
         if entry:
             entry.submit("stopping a control plane", entry.plane.stop).exception()
@@ -111,6 +137,8 @@ class Twin:
 
     def overlay(self, cluster: dict) -> None:
         """Report the control plane's state in a DescribeCluster/CreateCluster record."""
+        # EKS reports the logging config as two entries, enabled and disabled types.
+        cluster["logging"] = auditlog.logging_config(auditlog.enabled_types(cluster.get("logging")))
         entry = self.clusters.get(cluster["arn"])
         if entry is None:
             return
@@ -156,6 +184,110 @@ class Twin:
             scope.run(eks._idp_configs.pop, key, None)
 
         entry.submit(f"disassociating {record['oidc']['identityProviderConfigName']}", job)
+
+    def update_logging(self, cluster: dict, body: dict) -> tuple:
+        """UpdateClusterConfig for ``logging``: an update InProgress, applied by the cluster's job queue.
+
+        As EKS: ResourceInUseException while the cluster is busy, and
+        InvalidParameterException when nothing would change. When audit is
+        turned on, its log group and stream exist before the update reports
+        Successful.
+        """
+        name, arn = cluster["name"], cluster["arn"]
+        entry = self.clusters.get(arn)
+        current = auditlog.enabled_types(cluster.get("logging"))
+        try:
+            wanted = auditlog.apply_update(current, body.get("logging"))
+        except ValueError as e:
+            return eks._error(400, "InvalidParameterException", str(e))
+        status = entry.status if entry else cluster.get("status")
+        configs = [c for k, c in eks._idp_configs.items() if k.startswith(name + "\x00")]
+        if (status != "ACTIVE" or (entry and entry.logging_update)
+                or any(c.get("status") in ("CREATING", "DELETING") for c in configs)):
+            return eks._error(409, "ResourceInUseException",
+                              f"Cluster {name} has an update in progress or is not ACTIVE ({status})")
+        if wanted == current:
+            return eks._error(400, "InvalidParameterException", "No changes needed for the logging config provided")
+        update = {
+            "id": str(uuid.uuid4()), "status": "InProgress", "type": "LoggingUpdate",
+            "params": [{"type": "ClusterLogging", "value": json.dumps(body["logging"]["clusterLogging"])}],
+            "createdAt": eks._now(), "errors": [],
+        }
+        self.updates.setdefault(arn, {})[update["id"]] = update
+
+        def job():
+            try:
+                self.shipper.set_enabled(arn, "audit" in wanted)
+            except Exception as e:
+                update.update(status="Failed", errors=[{"errorCode": "Unknown", "errorMessage": str(e)}])
+                raise
+            finally:
+                if entry:
+                    entry.logging_update, entry.status = None, "ACTIVE"
+            cluster["logging"] = auditlog.logging_config(wanted)
+            update["status"] = "Successful"
+
+        if entry is None:  # no Kubernetes side: nothing to ship, applied at once
+            cluster["logging"] = auditlog.logging_config(wanted)
+            update["status"] = "Successful"
+        else:
+            entry.logging_update, entry.status = update, "UPDATING"
+            entry.submit(f"updating the logging of {name}", job)
+        return eks._json_resp(200, {"update": dict(update)})
+
+    def describe_update(self, cluster: dict, update_id: str) -> dict | None:
+        return self.updates.get(cluster["arn"], {}).get(update_id)
+
+    def list_updates(self, cluster: dict) -> list[str]:
+        return list(self.updates.get(cluster["arn"], {}))
+
+
+@functools.lru_cache(maxsize=None)
+def _logs_client(gateway: str, ca_cert: str, region: str):
+    """A CloudWatch Logs client for MiniStack itself, with the root credentials (allowed under AUTH=true)."""
+    import boto3  # only when a cluster's audit log is shipped
+
+    return boto3.client(
+        "logs", endpoint_url=gateway, region_name=region, verify=ca_cert,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "test"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "test"),
+    )
+
+
+# -- UpdateClusterConfig, DescribeUpdate, ListUpdates (routes MiniStack lacks) ------------
+
+_UPDATE_ROUTES = (
+    ("POST", re.compile(r"/clusters/([A-Za-z0-9_-]+)/update-config")),
+    ("GET", re.compile(r"/clusters/([A-Za-z0-9_-]+)/updates/([A-Za-z0-9_-]+)")),
+    ("GET", re.compile(r"/clusters/([A-Za-z0-9_-]+)/updates")),
+)
+
+
+def _cluster_updates(twin: Twin, method: str, path: str, body_bytes: bytes) -> tuple | None:
+    """UpdateClusterConfig, DescribeUpdate and ListUpdates for logging updates; None for other requests."""
+    for route_method, pattern in _UPDATE_ROUTES:
+        match = pattern.fullmatch(path)
+        if method != route_method or not match:
+            continue
+        cluster = eks._clusters.get(match.group(1))
+        if cluster is None:
+            return eks._error(404, "ResourceNotFoundException", f"No cluster found for name: {match.group(1)}.")
+        if path.endswith("/update-config"):
+            try:
+                body = json.loads(body_bytes or b"{}")
+            except ValueError:
+                body = {}
+            unsupported = sorted(set(body) - {"logging", "clientRequestToken"})
+            if unsupported:
+                return eks._error(400, "InvalidParameterException",
+                                  f"the sandbox's UpdateClusterConfig changes logging only, not {unsupported}")
+            return twin.update_logging(cluster, body)
+        if match.re.groups == 2:
+            update = twin.describe_update(cluster, match.group(2))
+            # Other ids (identity provider associations): MiniStack's answer, as before.
+            return eks._json_resp(200, {"update": update}) if update else None
+        return eks._json_resp(200, {"updateIds": twin.list_updates(cluster)})
+    return None
 
 
 def _rewrite_cluster(response: tuple, twin: Twin) -> tuple:
@@ -204,6 +336,13 @@ def install(twin: Twin) -> None:
             twin.disassociate(eks._clusters[cluster_name]["arn"], key, record)
         return response
 
+    handle = eks._handle_request_sync
+
+    def handle_request_sync(method, path, headers, body_bytes, query_params):
+        return _cluster_updates(twin, method, path, body_bytes) or handle(
+            method, path, headers, body_bytes, query_params)
+
+    eks._handle_request_sync = handle_request_sync
     eks._create_cluster = create_cluster
     eks._describe_cluster = describe_cluster
     eks._delete_cluster = delete_cluster
@@ -215,6 +354,81 @@ def install(twin: Twin) -> None:
     # through /etc/hosts. The sandbox hands kube-apiserver a discoveryURL
     # instead, and must not hold a privileged port that parallel sandboxes share.
     app._port_is_bindable = lambda host, port: False
+    _install_insights()
+    _install_eks_condition_keys()
+    _install_set_default_policy_version()
+
+
+# -- CloudWatch Logs Insights and IAM ------------------------------------------------------
+
+
+def _install_insights() -> None:
+    """Logs Insights on JSON fields (insights.py); a clear MalformedQueryException for what it cannot run."""
+    own_filter, start_query = cloudwatch_logs._compile_insights_filter, cloudwatch_logs._start_query
+
+    def compile_filter(stage):
+        predicate = own_filter(stage)  # MiniStack's forms first: @field = '..', like, toMillis
+        if predicate is not None:
+            return predicate
+        ours = insights.compile_filter(stage)
+        return lambda record: ours(functools.partial(insights.field_value, cloudwatch_logs._public_log_record(record)))
+
+    def start(data):
+        try:
+            for stage in cloudwatch_logs._split_insights_pipes(data.get("queryString", "")):
+                if insights.command(stage) not in insights.SUPPORTED_COMMANDS:
+                    raise insights.UnsupportedQuery(
+                        f"the sandbox runs only {', '.join(insights.SUPPORTED_COMMANDS)} commands, not {stage!r}")
+            return start_query(data)
+        except insights.UnsupportedQuery as e:
+            return cloudwatch_logs.error_response_json("MalformedQueryException", f"{e} (sandbox Logs Insights)", 400)
+
+    def row_from_record(record, fields):
+        public = cloudwatch_logs._public_log_record(record)
+        return [{"field": f, "value": insights.display(insights.field_value(public, f))} for f in fields]
+
+    cloudwatch_logs._compile_insights_filter = compile_filter
+    cloudwatch_logs._start_query = start
+    cloudwatch_logs._row_from_record = row_from_record
+
+
+def _install_eks_condition_keys() -> None:
+    """eks:issuerUrl and eks:clientId for AssociateIdentityProviderConfig, as IAM gets them on AWS.
+
+    MiniStack's evaluator (AUTH=true) resolves request condition keys from
+    the context ``request_tag_context`` returns; it has none for EKS.
+    """
+    request_context = iam_actions.request_tag_context
+
+    def with_eks_keys(service, iam_action, body, params):
+        context = request_context(service, iam_action, body, params)
+        if iam_action == "eks:AssociateIdentityProviderConfig":
+            try:
+                oidc = json.loads(body or b"{}").get("oidc") or {}
+            except ValueError:
+                oidc = {}
+            for key, field in (("eks:issuerurl", "issuerUrl"), ("eks:clientid", "clientId")):
+                if isinstance(oidc.get(field), str):
+                    context[key] = oidc[field]  # the evaluator looks keys up in lower case
+        return context
+
+    iam_actions.request_tag_context = with_eks_keys
+
+
+def _install_set_default_policy_version() -> None:
+    """IAM SetDefaultPolicyVersion, on MiniStack's own policy records (Versions by id, DefaultVersionId)."""
+
+    def set_default_policy_version(params):
+        arn, version_id = iam._p(params, "PolicyArn"), iam._p(params, "VersionId")
+        policy = iam._policies.get(arn)
+        if policy is None or version_id not in policy["Versions"]:
+            return iam._error(404, "NoSuchEntity", f"Policy {arn} version {version_id} does not exist.")
+        for version in policy["Versions"].values():
+            version["IsDefaultVersion"] = version["VersionId"] == version_id
+        policy["DefaultVersionId"], policy["UpdateDate"] = version_id, iam._now()
+        return iam._xml(200, "SetDefaultPolicyVersionResponse", "")
+
+    iam._IAM_HANDLERS.setdefault("SetDefaultPolicyVersion", set_default_policy_version)
 
 
 def _serve_tls(state_dir: str) -> None:
