@@ -29,6 +29,7 @@ GROUP_SETTINGS = (("description", "Description"), ("precedence", "Precedence"), 
 # The shape AWS requires of a group's role (UpdateGroup/CreateGroup RoleArn).
 ROLE_ARN_PATTERN = re.compile(r"^arn:[\w+=/,.@-]+:iam::[0-9]{12}:role/[\w+=/,.@-]+$")
 
+
 def validate_group_params(params):
     """Refuse, before any API call, the settings AWS would refuse."""
     if not params["name"]:

@@ -23,6 +23,7 @@ fields (insights.py), and gives MiniStack's IAM evaluator (AUTH=true) the
 condition keys eks:issuerUrl and eks:clientId of AssociateIdentityProviderConfig.
 For the IAM guard-rails (docs/guardrails.md) it adds SetDefaultPolicyVersion,
 which amazon.aws.iam_managed_policy needs to change a policy's document.
+For cognito_group it adds Cognito's UpdateGroup, which MiniStack lacks.
 
 Environment (besides MiniStack's own): SANDBOX_K8S_BINARIES, the directory
 holding etcd and kube-apiserver, or empty to run the AWS side alone.
@@ -51,6 +52,7 @@ from ministack import app
 from ministack.core import iam_actions
 from ministack.core import tls
 from ministack.services import cloudwatch_logs
+from ministack.services import cognito
 from ministack.services import eks
 from ministack.services import iam
 
@@ -357,6 +359,7 @@ def install(twin: Twin) -> None:
     _install_insights()
     _install_eks_condition_keys()
     _install_set_default_policy_version()
+    _install_cognito_update_group()
 
 
 # -- CloudWatch Logs Insights and IAM ------------------------------------------------------
@@ -429,6 +432,34 @@ def _install_set_default_policy_version() -> None:
         return iam._xml(200, "SetDefaultPolicyVersionResponse", "")
 
     iam._IAM_HANDLERS.setdefault("SetDefaultPolicyVersion", set_default_policy_version)
+
+
+def _install_cognito_update_group() -> None:
+    """Cognito UpdateGroup on MiniStack's own group records, with AWS's semantics.
+
+    As on AWS, a setting the request leaves out is reset to its default (the
+    module sends every setting). MiniStack's dispatcher builds its handler
+    table per request, so the dispatcher itself is wrapped.
+    """
+    dispatch = cognito._dispatch_idp
+
+    def update_group(data):
+        pool, error = cognito._resolve_pool(data.get("UserPoolId"))
+        if error:
+            return error
+        group = pool["_groups"].get(data.get("GroupName"))
+        if group is None:
+            return cognito.error_response_json("ResourceNotFoundException", f"Group {data.get('GroupName')} not found.", 400)
+        group.update(Description=data.get("Description", ""), RoleArn=data.get("RoleArn", ""),
+                     Precedence=data.get("Precedence", 0), LastModifiedDate=cognito._now_epoch())
+        return cognito.json_response({"Group": cognito._group_out(group)})
+
+    async def dispatch_with_update_group(action, data):
+        if action == "UpdateGroup":
+            return update_group(data)
+        return await dispatch(action, data)
+
+    cognito._dispatch_idp = dispatch_with_update_group
 
 
 def _serve_tls(state_dir: str) -> None:

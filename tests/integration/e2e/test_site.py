@@ -133,7 +133,7 @@ def assert_nothing_left(sandbox, values):
 
 
 def converge_and_clean(sandbox, extra_vars, expectations):
-    first, _ = playbook(sandbox, "site", extra_vars=extra_vars)
+    first, _output = playbook(sandbox, "site", extra_vars=extra_vars)
     assert first["localhost"] > 0 and all(first[c] > 0 for c in CLUSTERS), first
     second, output = playbook(sandbox, "site", extra_vars=extra_vars)
     assert set(second.values()) == {0}, "second run changed something: %s\n%s" % (second, changed_tasks(output))
@@ -141,7 +141,7 @@ def converge_and_clean(sandbox, extra_vars, expectations):
     assert set(checked.values()) == {0}, "--check changed something: %s\n%s" % (checked, changed_tasks(output))
     for cluster in CLUSTERS:
         expectations(cluster)
-    cleaned, _ = playbook(sandbox, "cleanup", extra_vars=extra_vars)
+    cleaned, _output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
     assert all(cleaned[c] > 0 for c in CLUSTERS) and cleaned["localhost"] > 0, cleaned
     again, output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
     assert set(again.values()) == {0}, "second cleanup changed something: %s\n%s" % (again, changed_tasks(output))
