@@ -23,6 +23,7 @@ __metaclass__ = type
 import contextlib
 import copy
 import fcntl
+import hashlib
 import os
 import re
 import stat
@@ -429,22 +430,28 @@ def write_atomically(path, text, mode=KUBECONFIG_MODE):
         raise
 
 
+def lock_path(path):
+    """The lock file of a kubeconfig: in the temp directory, named after the kubeconfig's real path.
+
+    Not ``<file>.lock`` beside the file: kubectl creates that name itself and
+    fails while it exists. Not the file's directory either: it may not exist yet.
+    """
+    digest = hashlib.sha256(os.path.realpath(path).encode("utf-8")).hexdigest()[:16]
+    return os.path.join(tempfile.gettempdir(), "kubeauth-eks-oidc-kubeconfig-%s.lock" % digest)
+
+
 @contextlib.contextmanager
-def kubeconfig_directory_lock(path, check_mode):
-    """Hold an exclusive lock on the kubeconfig's directory while reading, merging and writing.
+def kubeconfig_lock(path, check_mode):
+    """Hold an exclusive lock on the kubeconfig while reading, merging and writing it.
 
     Playbooks write one kubeconfig from several hosts at once (a fleet of
     clusters under forks); without the lock two read-modify-write cycles would
-    lose each other's entries. The directory is locked, not a ``<file>.lock``
-    beside the file: kubectl creates that name itself and fails when it exists.
+    lose each other's entries.
     """
     if check_mode:
         yield
         return
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, KUBECONFIG_DIR_MODE)
-    descriptor = os.open(directory, os.O_RDONLY)
+    descriptor = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         yield
@@ -465,7 +472,7 @@ def converge(module):
     params = module.params
     validate_params(params)
     path = target_path(params["path"])
-    with kubeconfig_directory_lock(path, module.check_mode):
+    with kubeconfig_lock(path, module.check_mode):
         converge_file(module, path)
 
 

@@ -414,23 +414,25 @@ def test_run_fails_clearly_on_a_broken_file(tmp_path):
     assert path.read_text() == "clusters: [\n"
 
 
-def test_directory_lock_excludes_a_second_writer(tmp_path):
+def test_lock_excludes_a_second_writer_and_creates_nothing_beside_the_file(tmp_path):
     import os
     import subprocess
     import sys
 
-    from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import kubeconfig_directory_lock
+    from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import kubeconfig_lock
+    from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import lock_path
 
     path = str(tmp_path / "kube" / "config")
     probe = (
         "import fcntl, os, sys\n"
-        "fd = os.open(sys.argv[1], os.O_RDONLY)\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)\n"
         "try:\n    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n    print('acquired')\n"
         "except BlockingIOError:\n    print('blocked')\n"
     )
-    with kubeconfig_directory_lock(path, check_mode=False):
-        inside = subprocess.run([sys.executable, "-c", probe, os.path.dirname(path)], capture_output=True, text=True, check=True)
-    after = subprocess.run([sys.executable, "-c", probe, os.path.dirname(path)], capture_output=True, text=True, check=True)
+    with kubeconfig_lock(path, check_mode=False):
+        inside = subprocess.run([sys.executable, "-c", probe, lock_path(path)], capture_output=True, text=True, check=True)
+    after = subprocess.run([sys.executable, "-c", probe, lock_path(path)], capture_output=True, text=True, check=True)
     assert inside.stdout.strip() == "blocked"
     assert after.stdout.strip() == "acquired"
-    assert not os.path.exists(path + ".lock")  # kubectl's own lock name stays free
+    assert not os.path.exists(os.path.dirname(path))  # no directory made for a file not written
+    assert lock_path(path) != lock_path(str(tmp_path / "other"))
