@@ -2,9 +2,7 @@
 
 import datetime
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import blank_to_none
@@ -20,29 +18,6 @@ POST_POLICY = {"MinimumLength": 8, "RequireLowercase": False, "RequireUppercase"
                "RequireNumbers": False, "RequireSymbols": False}
 
 
-class RetryingClient:
-    """A Stubber-backed client that takes ``aws_retry=True`` like the modules' AWSRetry-wrapped client."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        attribute = getattr(self._client, name)
-        if name in ("get_paginator", "can_paginate") or not callable(attribute):
-            return attribute
-
-        def call(**kwargs):
-            kwargs.pop("aws_retry", None)
-            return attribute(**kwargs)
-        return call
-
-
-@pytest.fixture
-def stubbed():
-    client = boto3.client("cognito-idp", region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
-    with Stubber(client) as stubber:
-        yield RetryingClient(client), stubber
-        stubber.assert_no_pending_responses()
 
 
 # --- pick_by_name ---------------------------------------------------------------

@@ -1,8 +1,6 @@
 """Unit tests of the group planning logic (no network; the API is stubbed)."""
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import comparable_group
@@ -29,23 +27,6 @@ def params(**overrides):
     return base
 
 
-class RetryingClient:
-    """A Stubber-backed client that takes ``aws_retry=True`` like the modules' AWSRetry-wrapped client."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        attribute = getattr(self._client, name)
-        if name in ("get_paginator", "can_paginate") or not callable(attribute):
-            return attribute
-
-        def call(**kwargs):
-            kwargs.pop("aws_retry", None)
-            return attribute(**kwargs)
-        return call
-
-
 class Exited(Exception):
     def __init__(self, result):
         super().__init__(result)
@@ -67,12 +48,6 @@ class FakeModule:
         self.warnings.append(message)
 
 
-@pytest.fixture
-def stubbed():
-    client = boto3.client("cognito-idp", region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
-    with Stubber(client) as stubber:
-        yield RetryingClient(client), stubber
-        stubber.assert_no_pending_responses()
 
 
 # --- validation and planning --------------------------------------------------------

@@ -2,7 +2,6 @@
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 from botocore.validate import ParamValidator
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import cognito_user_pool_domain as pool_domain
@@ -240,27 +239,6 @@ class FakeModule:
         raise Exited(result)
 
 
-class RetryingClient:
-    """A Stubber-backed client that takes ``aws_retry=True`` like the modules' AWSRetry-wrapped client."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def __getattr__(self, name):
-        attribute = getattr(self._client, name)
-
-        def call(**kwargs):
-            kwargs.pop("aws_retry", None)
-            return attribute(**kwargs)
-        return call
-
-
-@pytest.fixture
-def stubbed():
-    client = boto3.client("cognito-idp", region_name="us-west-2", aws_access_key_id="a", aws_secret_access_key="b")
-    with Stubber(client) as stubber:
-        yield RetryingClient(client), stubber
-        stubber.assert_no_pending_responses()
 
 
 def converge(module, client):
