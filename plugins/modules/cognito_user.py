@@ -103,6 +103,7 @@ options:
     choices: [present, absent]
     default: present
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -114,11 +115,11 @@ seealso:
   - module: kubeauth.eks_oidc.cognito_group
   - module: kubeauth.eks_oidc.cognito_user_pool
 attributes:
+  platform:
+    platforms: all
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

@@ -151,6 +151,7 @@ options:
       - Whether the client's refresh tokens can be revoked.
     type: bool
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -165,11 +166,11 @@ seealso:
   - module: kubeauth.eks_oidc.cognito_user_pool
   - module: kubeauth.eks_oidc.cognito_user_pool_domain
 attributes:
+  platform:
+    platforms: all
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

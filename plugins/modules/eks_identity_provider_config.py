@@ -108,6 +108,7 @@ options:
     type: bool
     default: false
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags
@@ -126,11 +127,11 @@ seealso:
     description: The EKS user guide.
     link: https://docs.aws.amazon.com/eks/latest/userguide/authenticate-oidc-identity-provider.html
 attributes:
+  platform:
+    platforms: all
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 """
 

@@ -27,16 +27,20 @@ options:
       - Return only this config (an empty list when it does not exist).
     type: str
 extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
 seealso:
   - module: kubeauth.eks_oidc.eks_identity_provider_config
 attributes:
+  platform:
+    platforms: all
   check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads.
+  diff_mode:
+    support: none
 """
 
 EXAMPLES = r"""
