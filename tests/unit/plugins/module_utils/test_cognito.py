@@ -18,8 +18,6 @@ POST_POLICY = {"MinimumLength": 8, "RequireLowercase": False, "RequireUppercase"
                "RequireNumbers": False, "RequireSymbols": False}
 
 
-
-
 # --- pick_by_name ---------------------------------------------------------------
 
 POOLS = [{"Id": "us-west-2_b", "Name": "oidc"}, {"Id": "us-west-2_a", "Name": "oidc"}, {"Id": "us-west-2_c", "Name": "other"}]

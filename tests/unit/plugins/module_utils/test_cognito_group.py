@@ -48,8 +48,6 @@ class FakeModule:
         self.warnings.append(message)
 
 
-
-
 # --- validation and planning --------------------------------------------------------
 
 def test_the_posts_group_is_valid():

@@ -74,8 +74,6 @@ class FakeModule:
         raise Failed(msg, exception)
 
 
-
-
 def user_key(username=UUID):
     return {"UserPoolId": POOL, "Username": username}
 

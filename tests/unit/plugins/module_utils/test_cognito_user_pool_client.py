@@ -393,8 +393,6 @@ class FakeModule:
         raise Exited(result)
 
 
-
-
 def converge(module, client):
     with pytest.raises(Exited) as exited:
         app_client.converge(module, client)

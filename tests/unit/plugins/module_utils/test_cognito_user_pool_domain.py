@@ -239,8 +239,6 @@ class FakeModule:
         raise Exited(result)
 
 
-
-
 def converge(module, client):
     with pytest.raises(Exited) as exited:
         pool_domain.converge(module, client)
