@@ -2,6 +2,8 @@
 
 import pytest
 
+from fakes import Exited
+
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import comparable_group
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import converge
@@ -25,12 +27,6 @@ def params(**overrides):
                 state="present")
     base.update(overrides)
     return base
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
 
 
 class FakeModule:

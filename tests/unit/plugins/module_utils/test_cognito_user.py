@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from fakes import Exited
+
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import PASSWORD_DIFF
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import attribute_list
@@ -45,12 +47,6 @@ def described_user(status="CONFIRMED", enabled=True, **attributes):
     """The post's user as AdminGetUser reports it on AWS: stored under a UUID, the email an attribute."""
     values = dict({"sub": UUID, "email": "test@example.com"}, **attributes)
     return {"Username": UUID, "UserAttributes": attribute_list(values), "Enabled": enabled, "UserStatus": status}
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
 
 
 class Failed(Exception):

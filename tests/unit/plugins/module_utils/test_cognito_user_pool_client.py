@@ -5,6 +5,8 @@ import pytest
 from botocore.stub import ANY
 from botocore.validate import ParamValidator
 
+from fakes import Exited
+
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import cognito_user_pool_client as app_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import UPDATABLE_SETTINGS
@@ -377,12 +379,6 @@ def test_a_matching_or_unmentioned_secret_is_fine(has_secret, wanted):
 
 
 # --- the flow: check mode calls nothing that changes, results carry no secret ----------
-
-class Exited(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
 
 class FakeModule:
     def __init__(self, task_params, check_mode=False):

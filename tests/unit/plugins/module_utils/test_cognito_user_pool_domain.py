@@ -4,6 +4,8 @@ import boto3
 import pytest
 from botocore.validate import ParamValidator
 
+from fakes import Exited
+
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import cognito_user_pool_domain as pool_domain
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import comparable_domain
@@ -223,12 +225,6 @@ def test_result_is_snake_case_without_blank_fields():
 
 
 # --- describe and the flow --------------------------------------------------------------
-
-class Exited(Exception):
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
 
 class FakeModule:
     def __init__(self, task_params, check_mode=False):

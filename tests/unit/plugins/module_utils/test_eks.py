@@ -17,6 +17,8 @@ import pytest
 from botocore.stub import ANY
 from botocore.stub import Stubber
 
+from fakes import Exited, FakeClock
+
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
@@ -26,25 +28,6 @@ ISSUER = "https://cognito-idp.us-west-2.amazonaws.com/us-west-2_re1u6bpRA"
 CLUSTER = "oidc-test"
 ARN = "arn:aws:eks:us-west-2:111122223333:identityproviderconfig/oidc-test/oidc/oidc-config/1234"
 REF = {"type": "oidc", "name": "oidc-config"}
-
-
-class FakeClock(object):
-    def __init__(self):
-        self.time = 1000.0
-        self.sleeps = []
-
-    def now(self):
-        return self.time
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.time += seconds
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
 
 
 class FailedAws(Exception):

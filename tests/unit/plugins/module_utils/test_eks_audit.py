@@ -18,6 +18,9 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+import fakes
+from fakes import Exited
+
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
@@ -32,26 +35,9 @@ ALL_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 NOW = 1612818000  # 2021-02-08T21:00:00Z
 
 
-class FakeClock(object):
-    def __init__(self):
-        self.time = 1000.0
-        self.sleeps = []
-
-    def now(self):
-        return self.time
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.time += seconds
-
+class FakeClock(fakes.FakeClock):
     def wall(self):
         return NOW
-
-
-class Exited(Exception):
-    def __init__(self, result):
-        super(Exited, self).__init__(result)
-        self.result = result
 
 
 class FakeModule(object):
