@@ -5,10 +5,11 @@ CLI::
     python tests/sandbox/sandbox.py up       # start detached, wait until healthy
     python tests/sandbox/sandbox.py status   # what runs (exit 3 when nothing does)
     python tests/sandbox/sandbox.py down     # stop everything
+    eval "$(python tests/sandbox/sandbox.py env)"   # AWS_* and HTTPS_PROXY for this shell
 
 Importable: ``up(directory, port=..., region=..., clusters=...) -> dict``,
-``down(directory)``, ``status(directory)``, ``load(directory)`` and
-``boto3_kwargs(info)``. The dict is the content of ``sandbox.json``; see
+``down(directory)``, ``status(directory)``, ``load(directory)``,
+``boto3_kwargs(info)`` and ``environment(info)``. The dict is the content of ``sandbox.json``; see
 docs/sandbox.md for its keys and for the environment variables
 (EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS).
 """
@@ -20,6 +21,7 @@ import fcntl
 import importlib.util
 import json
 import os
+import shlex
 import shutil
 import ssl
 import subprocess
@@ -47,6 +49,9 @@ ACCESS_KEY_ID = "AKIASANDBOXEKSOIDC01"
 SECRET_ACCESS_KEY = "sandbox-dummy-secret-key-0123456789"
 INFO_FILE = "sandbox.json"
 MINISTACK_PIDFILE = "ministack" + procs.PIDFILE_SUFFIX
+PROXY_PIDFILE = "https-proxy" + procs.PIDFILE_SUFFIX
+# Loopback never goes through the proxy: MiniStack and the kube-apiservers are reached directly.
+NO_PROXY = "127.0.0.1,localhost,::1"
 _HEALTH_TIMEOUT = 60.0
 _CLUSTER_TIMEOUT = 180.0
 
@@ -142,9 +147,9 @@ def status(directory: str | None = None) -> dict:
 
 
 def _stop_order(pidfile: str) -> int:
-    # Clients before what they depend on: kube-apiserver, etcd, then MiniStack.
+    # Clients before what they depend on: the proxy, kube-apiserver, etcd, then MiniStack.
     name = os.path.basename(pidfile)[:-len(procs.PIDFILE_SUFFIX)]
-    return {"kube-apiserver": 0, "etcd": 1}.get(name, 2)
+    return {"https-proxy": 0, "kube-apiserver": 1, "etcd": 2}.get(name, 3)
 
 
 def _stop_timeout(pidfile: str) -> float:
@@ -203,7 +208,8 @@ def up(directory: str | None = None, *, port: int | None = None, region: str | N
         k8s = binaries.binaries_dir(build=False)
         try:
             _start_ministack(directory, port, region, k8s)
-            info = _info(directory, port, region, ca_cert, k8s)
+            proxy_port = _start_proxy(directory, port)
+            info = _info(directory, port, region, ca_cert, k8s, proxy_port)
             _create_clusters(info, clusters, k8s)
         except BaseException:
             _stop_all(directory)
@@ -255,7 +261,44 @@ def _start_ministack(directory: str, port: int, region: str, k8s: str | None) ->
     raise SandboxError(f"MiniStack not healthy after {_HEALTH_TIMEOUT:.0f}s; see {log}")
 
 
-def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None) -> dict:
+def _start_proxy(directory: str, ministack_port: int) -> int:
+    """The HTTPS proxy that tunnels the Cognito issuer host to MiniStack (https_proxy.py); its port."""
+    port = procs.free_port()
+    log = os.path.join(directory, "logs", "https-proxy.log")
+    proc = procs.spawn(
+        [sys.executable, os.path.join(HERE, "https_proxy.py"), directory,
+         "--port", str(port), "--target-port", str(ministack_port)],
+        name="https-proxy", pidfile=os.path.join(directory, PROXY_PIDFILE), logfile=log, ports=[port],
+    )
+    deadline = time.monotonic() + _HEALTH_TIMEOUT
+    while not procs.port_open(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SandboxError(f"the sandbox HTTPS proxy did not start; see {log}")
+        time.sleep(0.1)
+    return port
+
+
+def environment(info: dict) -> dict:
+    """What a shell needs to use the sandbox as AWS: credentials, region, endpoint, CA, proxy.
+
+    The same variables a user sets for AWS (AWS_ENDPOINT_URL as for a VPC
+    endpoint or another partition, HTTPS_PROXY as for an egress proxy).
+    """
+    return {
+        "AWS_ACCESS_KEY_ID": info["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": info["aws_secret_access_key"],
+        "AWS_REGION": info["region"],
+        "AWS_DEFAULT_REGION": info["region"],
+        "AWS_ENDPOINT_URL": info["aws_endpoint_url"],
+        "AWS_CA_BUNDLE": info["aws_ca_bundle"],
+        "HTTPS_PROXY": info["https_proxy"],
+        "https_proxy": info["https_proxy"],
+        "NO_PROXY": info["no_proxy"],
+        "no_proxy": info["no_proxy"],
+    }
+
+
+def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None, proxy_port: int) -> dict:
     endpoint = f"https://127.0.0.1:{port}"
     return {
         "state_dir": directory,
@@ -268,6 +311,10 @@ def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None)
         # Token `iss` (https://cognito-idp.REGION.amazonaws.com/POOL) does not
         # resolve here; its discovery document is at {base}/POOL/.well-known/openid-configuration.
         "oidc_discovery_base": endpoint,
+        # With HTTPS_PROXY set to this (and NO_PROXY to no_proxy), the issuer URL
+        # itself reaches MiniStack, as it reaches Cognito on AWS (https_proxy.py).
+        "https_proxy": f"http://127.0.0.1:{proxy_port}",
+        "no_proxy": NO_PROXY,
         "kubernetes": k8s is not None,
         "kubernetes_version": _apiserver_version(k8s),
         "logs_dir": os.path.join(directory, "logs"),
@@ -321,8 +368,9 @@ def _wait_cluster(eks, name: str, deadline: float, logs: str) -> dict:
 
 
 def _write_info(directory: str, info: dict) -> None:
+    # 0600: it holds the sandbox's AWS credentials.
     path = os.path.join(directory, INFO_FILE)
-    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+    with open(os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         json.dump(info, handle, indent=2, sort_keys=True)
         handle.write("\n")
     os.replace(path + ".tmp", path)
@@ -355,10 +403,18 @@ def _print_status(report: dict) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("up", "down", "status"):
-        print(f"usage: {os.path.basename(__file__)} up|down|status", file=sys.stderr)
+    if len(argv) != 1 or argv[0] not in ("up", "down", "status", "env"):
+        print(f"usage: {os.path.basename(__file__)} up|down|status|env", file=sys.stderr)
         return 2
     command = argv[0]
+    if command == "env":
+        info = load()
+        if not info:
+            print("no sandbox is running: run `make sandbox-up` first", file=sys.stderr)
+            return 3
+        for name, value in environment(info).items():
+            print(f"export {name}={shlex.quote(value)}")
+        return 0
     if command == "up":
         try:
             _print_summary(up())
