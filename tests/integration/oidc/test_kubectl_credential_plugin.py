@@ -2,8 +2,9 @@
 
 Two issuers:
 
-* a tiny OIDC issuer served by this test on 127.0.0.1 that counts the grants
-  it answers: an outside observation of how often the plugin refreshes;
+* a tiny OIDC issuer served by this test over HTTPS on 127.0.0.1 (a CA of its
+  own) that counts the grants it answers: an outside observation of how often
+  the plugin refreshes;
 * Cognito in the sandbox (MiniStack over HTTPS with its own CA): password
   login, Cognito refresh, the browser login through the hosted UI, and
   kubectl against the sandbox's kube-apiserver with the plugin's exec entry.
@@ -14,6 +15,7 @@ import html.parser
 import json
 import os
 import re
+import ssl
 import stat
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
+import pki  # tests/sandbox/pki.py, on the path through conftest.py
 import pytest
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin as plugin
@@ -87,13 +90,15 @@ def assert_no_secret(text, *secrets):
 # ---------------------------------------------------------------------------
 
 class CountingIssuer(object):
-    """Discovery and a token endpoint on 127.0.0.1; ``grants`` counts the answered grants by type."""
+    """Discovery and a token endpoint over HTTPS on 127.0.0.1; ``grants`` counts the answered grants by type,
+    ``connections`` the connections it accepted."""
 
     REFRESH_TOKEN = "refresh-" + "r" * 40
     PASSWORD = "Pa55word-local"
 
-    def __init__(self, client_id="kubectl", delay=0.3):
+    def __init__(self, directory, client_id="kubectl", delay=0.3):
         self.client_id = client_id
+        self.connections = 0
         self.delay = delay  # keeps a refresh in flight long enough for the others to pile up behind the lock
         self.grants = {}
         self.lock = threading.Lock()
@@ -131,8 +136,20 @@ class CountingIssuer(object):
                     return
                 self.reply(200, {"id_token": issuer.id_token(), "refresh_token": issuer.REFRESH_TOKEN, "token_type": "Bearer"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        class Server(ThreadingHTTPServer):
+            def get_request(self):
+                issuer.connections += 1
+                return ThreadingHTTPServer.get_request(self)
+
+        ca_cert, ca_key = pki.ensure_ca(directory)
+        cert, key = os.path.join(directory, "issuer.crt"), os.path.join(directory, "issuer.key")
+        pki.issue(ca_cert, ca_key, cert, key, "127.0.0.1", ip_addresses=("127.0.0.1",), server=True)
+        self.ca_file = ca_cert
+        self.server = Server(("127.0.0.1", 0), Handler)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = "https://127.0.0.1:%d" % self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -147,8 +164,10 @@ class CountingIssuer(object):
 
 
 @pytest.fixture
-def local_issuer():
-    issuer = CountingIssuer()
+def local_issuer(tmp_path):
+    directory = tmp_path / "issuer-pki"
+    directory.mkdir()
+    issuer = CountingIssuer(str(directory))
     yield issuer
     issuer.close()
 
@@ -172,7 +191,8 @@ def seed_expired_cache(config_path, issuer, refresh_token):
 
 
 def test_twenty_parallel_kubectl_calls_refresh_once(local_issuer, tmp_path):
-    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id)
+    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id,
+                               ca_file=local_issuer.ca_file)
     cache_file, expired = seed_expired_cache(config_path, local_issuer, local_issuer.REFRESH_TOKEN)
     env = dict(os.environ, KUBERNETES_EXEC_INFO=NON_INTERACTIVE)
     processes = [subprocess.Popen(plugin_command(config_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -192,7 +212,8 @@ def test_twenty_parallel_kubectl_calls_refresh_once(local_issuer, tmp_path):
 
 
 def test_rejected_refresh_says_how_to_log_in_again(local_issuer, tmp_path):
-    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id)
+    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id,
+                               ca_file=local_issuer.ca_file)
     cache_file, expired = seed_expired_cache(config_path, local_issuer, "revoked-refresh-token-value")
     run = run_plugin(config_path)
     assert run.returncode == 1 and run.stdout == ""
@@ -206,8 +227,8 @@ def test_password_login_with_the_oidc_password_grant(local_issuer, tmp_path):
     password_file = tmp_path / "password"
     password_file.write_text(local_issuer.PASSWORD + "\n")
     os.chmod(str(password_file), 0o600)
-    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id, login="password",
-                               username="alice", password_file=str(password_file))
+    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id,
+                               ca_file=local_issuer.ca_file, login="password", username="alice", password_file=str(password_file))
     first = run_plugin(config_path)
     token = credential_token(first)
     assert first.stderr == ""
@@ -222,11 +243,11 @@ def test_password_file_readable_by_others_is_refused(local_issuer, tmp_path):
     password_file = tmp_path / "password"
     password_file.write_text(local_issuer.PASSWORD)
     os.chmod(str(password_file), 0o644)
-    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id, login="password",
-                               username="alice", password_file=str(password_file))
+    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id,
+                               ca_file=local_issuer.ca_file, login="password", username="alice", password_file=str(password_file))
     run = run_plugin(config_path)
     assert run.returncode == 1
-    assert "may be read by other users (mode 0644); run: chmod 600" in run.stderr
+    assert "password_file %s is readable by group and others (mode 0644); run: chmod 600 %s" % (password_file, password_file) in run.stderr
     assert_no_secret(run.stderr, local_issuer.PASSWORD)
     assert local_issuer.grants == {}
 
@@ -235,21 +256,39 @@ def test_wrong_password(local_issuer, tmp_path):
     password_file = tmp_path / "password"
     password_file.write_text("Wrong-password-1")
     os.chmod(str(password_file), 0o600)
-    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id, login="password",
-                               username="alice", password_file=str(password_file))
+    config_path = write_config(tmp_path, issuer_url=local_issuer.url, client_id=local_issuer.client_id,
+                               ca_file=local_issuer.ca_file, login="password", username="alice", password_file=str(password_file))
     run = run_plugin(config_path)
     assert run.returncode == 1 and "refused the password grant" in run.stderr
     assert_no_secret(run.stderr, "Wrong-password-1")
 
 
 def test_unreachable_issuer(tmp_path):
-    config_path = write_config(tmp_path, issuer_url="http://127.0.0.1:9", client_id="kubectl", login="password",
+    config_path = write_config(tmp_path, issuer_url="https://127.0.0.1:9", client_id="kubectl", login="password",
                                username="alice", password_file=str(tmp_path / "pw"))
     (tmp_path / "pw").write_text("x")
     os.chmod(str(tmp_path / "pw"), 0o600)
     run = run_plugin(config_path)
     assert run.returncode == 1
-    assert run.stderr.startswith("kubeauth-eks-oidc: cannot reach http://127.0.0.1:9/.well-known/openid-configuration")
+    assert run.stderr.startswith("kubeauth-eks-oidc: cannot reach https://127.0.0.1:9/.well-known/openid-configuration")
+
+
+@pytest.mark.parametrize("plain", ["issuer_url", "discovery_url"])
+def test_plain_http_is_refused_before_any_request(local_issuer, tmp_path, plain):
+    """The password grant would carry the password in clear: nothing may reach the server, loopback or not."""
+    password_file = tmp_path / "password"
+    password_file.write_text(local_issuer.PASSWORD)
+    os.chmod(str(password_file), 0o600)
+    urls = {"issuer_url": local_issuer.url, "discovery_url": local_issuer.url + "/.well-known/openid-configuration"}
+    urls[plain] = urls[plain].replace("https://", "http://")
+    config_path = write_config(tmp_path, client_id=local_issuer.client_id, ca_file=local_issuer.ca_file, login="password",
+                               username="alice", password_file=str(password_file), **urls)
+    run = run_plugin(config_path)
+    assert run.returncode == 1 and run.stdout == ""
+    assert run.stderr.startswith("kubeauth-eks-oidc: config %s: %s %s is not https: " % (config_path, plain, urls[plain]))
+    assert "travel in clear" in run.stderr
+    assert_no_secret(run.stderr, local_issuer.PASSWORD)
+    assert local_issuer.connections == 0 and local_issuer.grants == {}
 
 
 # ---------------------------------------------------------------------------
