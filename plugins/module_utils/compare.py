@@ -70,3 +70,11 @@ def without_none(value):
     if isinstance(value, dict):
         return dict((k, without_none(v)) for k, v in value.items() if v is not None)
     return value
+
+
+def describe_changes(changes, show=str):
+    """A ``plan_changes`` result as one line for a message: ``path: before -> after; ...``, by path.
+
+    ``show=repr`` quotes strings, so that an empty string stands out from an unset value.
+    """
+    return "; ".join("%s: %s -> %s" % (path, show(c["before"]), show(c["after"])) for path, c in sorted(changes.items()))

@@ -10,8 +10,47 @@ class Exited(Exception):
         self.result = result
 
 
+class Failed(Exception):
+    """What FakeModule's fail_json and fail_json_aws raise: the failure result, and the AWS error behind it."""
+
+    def __init__(self, result, exception=None):
+        super().__init__(result.get("msg"))
+        self.result = result
+        self.exception = exception
+
+
+class FakeModule:
+    """What the AWS flows use of AnsibleAWSModule: params, check_mode, region, warn.
+
+    It has no exit_json: a flow returns its result. fail_json and fail_json_aws
+    are there for the module's failure path (module_utils/aws_module.py); a
+    flow raises its errors instead.
+    """
+
+    region = "us-west-2"
+
+    def __init__(self, params, check_mode=False):
+        self.params = params
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, message):
+        self.warnings.append(message)
+
+    def fail_json(self, **result):
+        raise Failed(result)
+
+    def fail_json_aws(self, exception, msg=None, **result):
+        raise Failed(dict(result, msg=msg), exception)
+
+
 class FakeClock:
-    """A clock for the wait and retry loops that records sleeps instead of sleeping."""
+    """A clock for the wait and retry loops that records sleeps instead of sleeping.
+
+    Its wall clock stands still at 2021-02-08T21:00:00Z, the day of the AWS post.
+    """
+
+    WALL = 1612818000
 
     def __init__(self):
         self.time = 1000.0
@@ -19,6 +58,9 @@ class FakeClock:
 
     def now(self):
         return self.time
+
+    def wall(self):
+        return self.WALL
 
     def sleep(self, seconds):
         self.sleeps.append(seconds)

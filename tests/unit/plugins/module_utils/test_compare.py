@@ -2,6 +2,7 @@
 
 import copy
 
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import describe_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
@@ -116,3 +117,14 @@ def test_without_none_drops_none_at_every_depth():
 def test_without_none_passes_non_dicts_through():
     assert without_none("x") == "x"
     assert without_none(None) is None
+
+
+def test_describe_changes_reads_path_before_and_after_in_path_order():
+    changes = {"b": {"before": None, "after": "x"}, "a.c": {"before": ["e"], "after": ["p"]}}
+    assert describe_changes(changes) == "a.c: ['e'] -> ['p']; b: None -> x"
+
+
+def test_describe_changes_with_repr_tells_an_empty_string_from_nothing():
+    changes = {"groups_prefix": {"before": "gid:", "after": ""}}
+    assert describe_changes(changes, show=repr) == "groups_prefix: 'gid:' -> ''"
+    assert describe_changes({}) == ""
