@@ -321,7 +321,11 @@ statistics:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks_audit import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.audit_events import logs_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.audit_events import read_events
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -344,7 +348,9 @@ def main():
         wait_timeout=dict(type="int", default=300),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "CloudWatch Logs Insights"):
+        result = read_events(module, eks_client(module), logs_client(module), Clock())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

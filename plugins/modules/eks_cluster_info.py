@@ -106,7 +106,9 @@ kubeconfig_cluster:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks_cluster import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster import read_cluster
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -114,7 +116,9 @@ def main():
         name=dict(type="str", required=True, aliases=["cluster_name"]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "EKS cluster"):
+        result = read_cluster(module, eks_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

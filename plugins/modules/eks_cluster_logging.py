@@ -150,8 +150,11 @@ elapsed_seconds:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks_logging import LOG_TYPES
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks_logging import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster_logging import LOG_TYPES
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster_logging import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -164,7 +167,9 @@ def main():
         wait_timeout=dict(type="int", default=900),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "EKS cluster logging"):
+        result = converge(module, eks_client(module), Clock())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

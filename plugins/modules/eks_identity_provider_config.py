@@ -335,7 +335,10 @@ other_identity_provider_configs:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.identity_provider_config import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -357,7 +360,9 @@ def main():
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "EKS identity provider config"):
+        result = converge(module, eks_client(module), Clock())
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

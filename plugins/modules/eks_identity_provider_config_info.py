@@ -86,7 +86,9 @@ identity_provider_configs:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import run_info
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.identity_provider_config import read_info
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -95,7 +97,9 @@ def main():
         name=dict(type="str"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run_info(module)
+    with aws_failures(module, "EKS identity provider config"):
+        result = read_info(module, eks_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

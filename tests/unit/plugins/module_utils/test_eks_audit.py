@@ -2,7 +2,7 @@
 # Copyright: kubeauth.eks_oidc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""module_utils/eks_logging.py and eks_audit.py: the logging plan and update, the audit query, its results and limits.
+"""module_utils/_eks/cluster_logging.py and audit_events.py: the logging plan and update, the audit query, its results and limits.
 
 AWS calls go to real botocore clients with a Stubber (no network), wrapped as
 AnsibleAWSModule wraps them; time is a fake clock that records sleeps.
@@ -14,66 +14,20 @@ __metaclass__ = type
 
 import json
 
-import boto3
 import pytest
-from botocore.stub import Stubber
 
-import fakes
-from fakes import Exited
+from fakes import FakeClock, FakeModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_audit
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_logging
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import EksError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import WaitLog
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks import audit_events as eks_audit
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks import cluster_logging as eks_logging
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import WaitLog
 
 CLUSTER = "oidc-test"
 GROUP = "/aws/eks/oidc-test/cluster"
 ALL_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-NOW = 1612818000  # 2021-02-08T21:00:00Z
-
-
-class FakeClock(fakes.FakeClock):
-    def wall(self):
-        return NOW
-
-
-class FakeModule(object):
-    region = "us-west-2"
-
-    def __init__(self, params, check_mode=False):
-        self.params = params
-        self.check_mode = check_mode
-        self.warnings = []
-
-    def warn(self, message):
-        self.warnings.append(message)
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-
-def wrapped(service):
-    raw = boto3.client(service, region_name="us-west-2", aws_access_key_id="k", aws_secret_access_key="s")
-    return raw, RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(retries=2, delay=0))
-
-
-@pytest.fixture
-def eks_stub():
-    raw, client = wrapped("eks")
-    with Stubber(raw) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
-def logs_stub():
-    raw, client = wrapped("logs")
-    with Stubber(raw) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
+NOW = FakeClock.WALL  # 2021-02-08T21:00:00Z
 
 
 def cluster(enabled=(), status="ACTIVE"):
@@ -134,19 +88,16 @@ def logging_params(**overrides):
 def test_converge_unchanged_makes_no_update(eks_stub):
     client, stubber = eks_stub
     stubber.add_response("describe_cluster", cluster(["audit"]), {"name": CLUSTER})
-    with pytest.raises(Exited) as exited:
-        eks_logging.converge(FakeModule(logging_params()), client, FakeClock())
-    assert exited.value.result["changed"] is False
-    assert exited.value.result["enabled_log_types"] == ["audit"]
-    assert exited.value.result["log_group_name"] == GROUP
+    result = eks_logging.converge(FakeModule(logging_params()), client, FakeClock())
+    assert result["changed"] is False
+    assert result["enabled_log_types"] == ["audit"]
+    assert result["log_group_name"] == GROUP
 
 
 def test_converge_check_mode_reports_without_update(eks_stub):
     client, stubber = eks_stub
     stubber.add_response("describe_cluster", cluster([]), {"name": CLUSTER})
-    with pytest.raises(Exited) as exited:
-        eks_logging.converge(FakeModule(logging_params(), check_mode=True), client, FakeClock())
-    result = exited.value.result
+    result = eks_logging.converge(FakeModule(logging_params(), check_mode=True), client, FakeClock())
     assert result["changed"] is True
     assert result["diff"] == {"before": {"enabled_log_types": []}, "after": {"enabled_log_types": ["audit"]}}
     assert "update_id" not in result
@@ -164,12 +115,10 @@ def test_converge_updates_and_waits_for_the_update(eks_stub):
     stubber.add_response("describe_update", {"update": {"id": "u1", "status": "Successful"}}, {"name": CLUSTER, "updateId": "u1"})
     stubber.add_response("describe_cluster", cluster(["api", "audit"]), {"name": CLUSTER})
     clock = FakeClock()
-    with pytest.raises(Exited) as exited:
-        eks_logging.converge(FakeModule(logging_params()), client, clock)
-    result = exited.value.result
+    result = eks_logging.converge(FakeModule(logging_params()), client, clock)
     assert result["changed"] is True and result["update_id"] == "u1"
     assert result["enabled_log_types"] == ["api", "audit"]
-    assert clock.sleeps == [eks_logging.POLL_FIRST]
+    assert clock.sleeps == [eks_logging.POLL.first]
     assert [e.get("update_status") for e in result["wait_log"]] == ["InProgress", "Successful"]
 
 
@@ -179,7 +128,7 @@ def test_wait_fails_with_the_update_errors(eks_stub):
         {"errorCode": "AccessDenied", "errorMessage": "no logs:CreateLogGroup"}]}}, {"name": CLUSTER, "updateId": "u1"})
     stubber.add_response("describe_cluster", cluster([]), {"name": CLUSTER})
     clock = FakeClock()
-    with pytest.raises(EksError) as failed:
+    with pytest.raises(AnsibleAWSError) as failed:
         eks_logging.wait_for_logging(client, CLUSTER, ["audit"], "u1", clock.now() + 60, clock, WaitLog(clock))
     assert "failed: AccessDenied: no logs:CreateLogGroup" in str(failed.value)
 
@@ -203,7 +152,7 @@ def test_update_treats_no_changes_needed_as_done(eks_stub):
 
 def test_purge_with_absent_is_refused(eks_stub):
     client, _stubber = eks_stub
-    with pytest.raises(EksError, match="purge applies to state: present"):
+    with pytest.raises(AnsibleAWSError, match="purge applies to state: present"):
         eks_logging.converge(FakeModule(logging_params(state="absent", purge=True)), client, FakeClock())
 
 
@@ -227,7 +176,7 @@ def test_parse_time(value, expected):
 
 
 def test_parse_time_explains_the_forms():
-    with pytest.raises(EksError, match="a duration ago such as 15m"):
+    with pytest.raises(AnsibleAWSError, match="a duration ago such as 15m"):
         eks_audit.parse_time("yesterday", NOW)
 
 
@@ -346,7 +295,7 @@ def test_collect_waits_for_the_query_and_filters_exactly(logs_stub):
     assert [e["audit_id"] for e in events] == ["a1"]
     assert truncated is False
     assert totals.query_ids == ["q1"] and totals.statistics["records_scanned"] == 10.0
-    assert clock.sleeps == [eks_audit.POLL_FIRST, eks_audit.POLL_FIRST * eks_audit.POLL_FACTOR]
+    assert clock.sleeps == [eks_audit.POLL.first, eks_audit.POLL.first * eks_audit.POLL.factor]
 
 
 def test_collect_stops_at_limit_and_says_truncated(logs_stub):
@@ -394,7 +343,7 @@ def test_collect_follows_result_pages(logs_stub):
 def test_failed_query_names_the_query(logs_stub):
     client, stubber = logs_stub
     stub_query(stubber, "q1", [], NOW, 1000, status_sequence=("Failed",))
-    with pytest.raises(EksError, match="ended Failed; the query was"):
+    with pytest.raises(AnsibleAWSError, match="ended Failed; the query was"):
         collect(client, 1000)
 
 
@@ -404,7 +353,7 @@ def test_query_past_the_timeout_is_stopped(logs_stub):
     stubber.add_response("stop_query", {"success": True}, {"queryId": "q1"})
     clock = FakeClock()
     totals = eks_audit.Totals()
-    with pytest.raises(EksError, match="did not complete within wait_timeout"):
+    with pytest.raises(AnsibleAWSError, match="did not complete within wait_timeout"):
         eks_audit.collect_events(client, GROUP, QUERY, NOW - 3600, NOW, 1000, {}, False, clock.now(), clock, WaitLog(clock), totals)
 
 
@@ -433,8 +382,8 @@ def events_params(**overrides):
 def test_audit_logging_off_says_how_to_enable_it(eks_stub):
     client, stubber = eks_stub
     stubber.add_response("describe_cluster", cluster(["api"]), {"name": CLUSTER})
-    with pytest.raises(EksError) as failed:
-        eks_audit.read_events(FakeModule(events_params(username="test@example.com")), client, FakeClock())
+    with pytest.raises(AnsibleAWSError) as failed:
+        eks_audit.read_events(FakeModule(events_params(username="test@example.com")), client, None, FakeClock())
     message = str(failed.value)
     assert "audit logging is not enabled for EKS cluster 'oidc-test' (enabled log types: api)" in message
     assert "kubeauth.eks_oidc.audit" in message and "kubeauth.eks_oidc.eks_cluster_logging" in message
@@ -442,11 +391,11 @@ def test_audit_logging_off_says_how_to_enable_it(eks_stub):
 
 def test_query_and_criteria_are_exclusive(eks_stub):
     client, _stubber = eks_stub
-    with pytest.raises(EksError, match="give it alone"):
-        eks_audit.read_events(FakeModule(events_params(query="fields @message", username="x")), client, FakeClock())
+    with pytest.raises(AnsibleAWSError, match="give it alone"):
+        eks_audit.read_events(FakeModule(events_params(query="fields @message", username="x")), client, None, FakeClock())
 
 
 def test_start_after_end_is_refused(eks_stub):
     client, _stubber = eks_stub
-    with pytest.raises(EksError, match="is after end_time"):
-        eks_audit.read_events(FakeModule(events_params(start_time="now", end_time="1h")), client, FakeClock())
+    with pytest.raises(AnsibleAWSError, match="is after end_time"):
+        eks_audit.read_events(FakeModule(events_params(start_time="now", end_time="1h")), client, None, FakeClock())

@@ -14,8 +14,7 @@ __metaclass__ = type
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import describe_cluster
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import run_eks_module
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import describe_cluster
 
 
 def cluster_result(cluster):
@@ -41,16 +40,12 @@ def kubeconfig_cluster(cluster):
     }
 
 
-def read_cluster(module, client, clock):
+def read_cluster(module, client):
+    """The flow of eks_cluster_info."""
     cluster = describe_cluster(client, module.params["name"])
-    module.exit_json(
+    return dict(
         changed=False,
         exists=cluster is not None,
         cluster=cluster_result(cluster),
         kubeconfig_cluster=kubeconfig_cluster(cluster),
     )
-
-
-def run(module):
-    """Entry point of the eks_cluster_info module."""
-    run_eks_module(module, read_cluster, "EKS cluster")

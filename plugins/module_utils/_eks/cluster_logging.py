@@ -12,7 +12,7 @@ EKS takes one update at a time (ResourceInUseException while another one
 runs) and refuses an update that changes nothing (InvalidParameterException
 "No changes needed"). So this file plans first (which types are on, which the
 task wants), sends one update only when they differ, and then waits for it
-with the wait and busy-cluster loops of module_utils/eks.py.
+with the busy-cluster retry and the wait loop of common.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,25 +20,24 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import EksError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import WaitLog
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import backoff_delays
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import call_when_cluster_idle
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import cluster_update_in_progress
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import describe_cluster
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import describe_update_status
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import require_cluster
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import run_eks_module
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import ACTIVE
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import UPDATE_SUCCESSFUL
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Backoff
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import ClusterUpdate
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import WaitLog
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import call_when_cluster_idle
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import cluster_update_in_progress
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import describe_cluster
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import require_cluster
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import wait_for
 
 # EKS's control-plane log types, in the order EKS lists them.
 LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 
-UPDATE_SUCCESSFUL = "Successful"
-UPDATE_FAILED = ("Failed", "Cancelled")
-
 # A logging update takes a minute or two on EKS, a second on the sandbox.
-POLL_FIRST, POLL_FACTOR, POLL_MAX = 2.0, 1.5, 15.0
+POLL = Backoff(2.0, 1.5, 15.0)
 
 
 def log_group_name(cluster_name):
@@ -93,10 +92,6 @@ def plan_actions(cluster_name, current, wanted):
     return actions
 
 
-def _errors_text(errors):
-    return "; ".join("%s: %s" % (e.get("errorCode"), e.get("errorMessage")) for e in errors) or "no details given"
-
-
 def update_logging(client, cluster_name, wanted, deadline, clock, log):
     """Send the update once the cluster is idle; its update id (None when EKS found nothing to change)."""
 
@@ -117,43 +112,39 @@ def update_logging(client, cluster_name, wanted, deadline, clock, log):
 
 def wait_for_logging(client, cluster_name, wanted, update_id, deadline, clock, log):
     """Poll DescribeUpdate (where the endpoint has it) and DescribeCluster until ``wanted`` is in effect."""
-    delays = backoff_delays(POLL_FIRST, POLL_FACTOR, POLL_MAX)
-    while True:
-        update = describe_update_status(client, cluster_name, update_id) if update_id else None
+    update = ClusterUpdate(client, cluster_name, update_id, "the logging of cluster '%s'" % cluster_name)
+
+    def poll():
+        update.refresh()
         cluster = describe_cluster(client, cluster_name) or {}
         enabled = enabled_log_types(cluster)
-        observed = {"cluster_status": cluster.get("status"), "enabled_log_types": enabled}
-        if update:
-            observed["update_status"] = update[0]
-        log.record("logging", **observed)
-        if update and update[0] in UPDATE_FAILED:
-            raise EksError(
-                "EKS logging update %s of cluster '%s' %s: %s" % (update_id, cluster_name, update[0].lower(), _errors_text(update[1])),
-                **log.result()
-            )
-        if (update[0] == UPDATE_SUCCESSFUL if update else cluster.get("status") == "ACTIVE") and enabled == wanted:
-            return cluster
-        remaining = deadline - clock.now()
-        if remaining <= 0:
-            raise EksError(
-                "timed out after %d seconds waiting for the logging update of cluster '%s' (enabled now: %s, wanted: %s); "
-                "EKS carries on: run the task again to pick up the wait, or raise wait_timeout"
-                % (log.elapsed(), cluster_name, ", ".join(enabled) or "none", ", ".join(wanted) or "none"),
-                **log.result()
-            )
-        clock.sleep(min(next(delays), remaining))
+        log.record("logging", cluster_status=cluster.get("status"), enabled_log_types=enabled, **update.observed())
+        update.raise_if_failed(log)
+        in_effect = update.status == UPDATE_SUCCESSFUL if update.status else cluster.get("status") == ACTIVE
+        return in_effect and enabled == wanted, cluster
+
+    def timed_out():
+        enabled = log.last("logging").get("enabled_log_types")
+        return AnsibleAWSError(
+            "timed out after %d seconds waiting for the logging update of cluster '%s' (enabled now: %s, wanted: %s); "
+            "EKS carries on: run the task again to pick up the wait, or raise wait_timeout"
+            % (log.elapsed(), cluster_name, ", ".join(enabled) or "none", ", ".join(wanted) or "none"),
+            **log.result()
+        )
+
+    return wait_for(poll, deadline, clock, POLL, timed_out)
 
 
 def converge(module, client, clock):
+    """The flow of eks_cluster_logging."""
     params = module.params
     cluster_name = params["cluster_name"]
     if params["purge"] and params["state"] == "absent":
-        raise EksError("purge applies to state: present (enable log_types, disable the others); with state: absent "
-                       "only the log types listed are disabled")
+        raise AnsibleAWSError("purge applies to state: present (enable log_types, disable the others); with state: absent "
+                              "only the log types listed are disabled")
     cluster = require_cluster(client, cluster_name, module.region)
     current = enabled_log_types(cluster)
     wanted = wanted_log_types(current, params["log_types"], params["state"], params["purge"])
-    log = WaitLog(clock)
     result = dict(
         changed=current != wanted,
         cluster_name=cluster_name,
@@ -163,16 +154,12 @@ def converge(module, client, clock):
         diff={"before": {"enabled_log_types": current}, "after": {"enabled_log_types": wanted}},
     )
     if not result["changed"] or module.check_mode:
-        module.exit_json(**result)
+        return result
+    log = WaitLog(clock)
     deadline = clock.now() + params["wait_timeout"]
     result["update_id"] = update_logging(client, cluster_name, wanted, deadline, clock, log)
     if params["wait"]:
         cluster = wait_for_logging(client, cluster_name, wanted, result["update_id"], deadline, clock, log)
         result["enabled_log_types"] = enabled_log_types(cluster)
     result.update(log.result())
-    module.exit_json(**result)
-
-
-def run(module):
-    """Entry point of the eks_cluster_logging module."""
-    run_eks_module(module, converge, "EKS cluster logging")
+    return result

@@ -31,20 +31,18 @@ import calendar
 import datetime
 import json
 import re
-import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import Clock
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import EksError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import WaitLog
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import backoff_delays
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import require_cluster
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import run_eks_module
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import warn
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks_logging import enabled_log_types
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks_logging import log_group_name
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster_logging import enabled_log_types
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster_logging import log_group_name
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Backoff
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import WaitLog
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import require_cluster
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import wait_for
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import warn
 
 # Rows one StartQuery returns at most on every endpoint (AWS allows up to
 # 100,000 for Logs Insights QL, paged by 10,000; 10,000 is the long-standing limit).
@@ -52,10 +50,10 @@ QUERY_LIMIT = 10000
 
 QUERY_COMPLETE = "Complete"
 QUERY_FAILED = ("Failed", "Cancelled", "Timeout", "Unknown")
-# Seconds between GetQueryResults polls: queries usually finish within seconds.
-POLL_FIRST, POLL_FACTOR, POLL_MAX = 0.5, 1.5, 5.0
+# Between GetQueryResults polls: queries usually finish within seconds.
+POLL = Backoff(0.5, 1.5, 5.0)
 # Logs Insights allows 30 concurrent queries per account; beyond that StartQuery is refused and retried.
-CLIENT_RETRY_CODES = ["LimitExceededException", "ThrottlingException"]
+LOGS_RETRY_CODES = ["LimitExceededException", "ThrottlingException"]
 
 DECISION_ANNOTATION = "authorization.k8s.io/decision"
 REASON_ANNOTATION = "authorization.k8s.io/reason"
@@ -89,7 +87,7 @@ def parse_time(value, now):
         return int(now) - int(duration.group(1)) * _UNITS[duration.group(2)]
     iso = _ISO.match(text)
     if not iso:
-        raise EksError(
+        raise AnsibleAWSError(
             "time '%s' is not understood: give 'now', a duration ago such as 15m, 2h or 7d, epoch seconds, "
             "or an ISO 8601 time such as 2021-02-08T20:58:56Z" % value
         )
@@ -253,7 +251,8 @@ class Totals(object):
 # ---------------------------------------------------------------------------
 
 def logs_client(module):
-    return module.client("logs", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=CLIENT_RETRY_CODES))
+    """The CloudWatch Logs client: throttling and the concurrent-query limit retried with jittered backoff."""
+    return module.client("logs", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=LOGS_RETRY_CODES))
 
 
 def run_query(client, log_group, query, start, end, limit, deadline, clock, log, totals):
@@ -261,24 +260,27 @@ def run_query(client, log_group, query, start, end, limit, deadline, clock, log,
     query_id = client.start_query(
         logGroupName=log_group, startTime=start, endTime=end, queryString=query, limit=limit, aws_retry=True
     )["queryId"]
-    delays = backoff_delays(POLL_FIRST, POLL_FACTOR, POLL_MAX)
-    while True:
+    subject = "query %s" % query_id
+
+    def poll():
         response = client.get_query_results(queryId=query_id, aws_retry=True)
         status = response.get("status")
-        log.record("query %s" % query_id, status=status)
-        if status == QUERY_COMPLETE:
-            break
+        log.record(subject, status=status)
         if status in QUERY_FAILED:
-            raise EksError("Logs Insights query %s on %s ended %s; the query was:\n%s" % (query_id, log_group, status, query), **log.result())
-        remaining = deadline - clock.now()
-        if remaining <= 0:
-            client.stop_query(queryId=query_id, aws_retry=True)
-            raise EksError(
-                "Logs Insights query %s on %s did not complete within wait_timeout (last status %s) and was stopped; "
-                "narrow the time range or raise wait_timeout" % (query_id, log_group, status),
-                **log.result()
+            raise AnsibleAWSError(
+                "Logs Insights query %s on %s ended %s; the query was:\n%s" % (query_id, log_group, status, query), **log.result()
             )
-        clock.sleep(min(next(delays), remaining))
+        return status == QUERY_COMPLETE, response
+
+    def timed_out():
+        client.stop_query(queryId=query_id, aws_retry=True)
+        return AnsibleAWSError(
+            "Logs Insights query %s on %s did not complete within wait_timeout (last status %s) and was stopped; "
+            "narrow the time range or raise wait_timeout" % (query_id, log_group, log.last(subject).get("status")),
+            **log.result()
+        )
+
+    response = wait_for(poll, deadline, clock, POLL, timed_out)
     rows = list(response.get("results") or [])
     token = response.get("nextToken")
     while token:
@@ -357,7 +359,7 @@ def require_audit_logging(cluster, cluster_name):
     """Refuse, with what to do, when the cluster does not send its audit log to CloudWatch Logs."""
     enabled = enabled_log_types(cluster)
     if "audit" not in enabled:
-        raise EksError(
+        raise AnsibleAWSError(
             "audit logging is not enabled for EKS cluster '%s' (enabled log types: %s), so its audit events are not in "
             "CloudWatch Logs. Enable it with the role kubeauth.eks_oidc.audit or the module kubeauth.eks_oidc.eks_cluster_logging "
             "(log_types: [audit]); requests made before that are not recorded. To search a log group from an earlier "
@@ -367,19 +369,20 @@ def require_audit_logging(cluster, cluster_name):
         )
 
 
-def read_events(module, client, clock):
+def read_events(module, client, logs, clock):
+    """The flow of eks_audit_events_info: ``client`` the EKS client, ``logs`` the CloudWatch Logs client."""
     params = module.params
     cluster_name = params["cluster_name"]
     if params["limit"] < 1:
-        raise EksError("limit must be 1 or more, got %d" % params["limit"])
+        raise AnsibleAWSError("limit must be 1 or more, got %d" % params["limit"])
     criteria = criteria_from_params(params)
     if params.get("query") and any(value not in (None, "", []) for value in criteria.values()):
-        raise EksError("query is a complete Logs Insights query: give it alone, or the criteria (username, group, verb, "
-                       "resource, namespace, response_code, decision) without it")
+        raise AnsibleAWSError("query is a complete Logs Insights query: give it alone, or the criteria (username, group, verb, "
+                              "resource, namespace, response_code, decision) without it")
     now = clock.wall()
     start, end = parse_time(params["start_time"], now), parse_time(params["end_time"], now)
     if start > end:
-        raise EksError("start_time (%s) is after end_time (%s)" % (iso_time(start), iso_time(end)))
+        raise AnsibleAWSError("start_time (%s) is after end_time (%s)" % (iso_time(start), iso_time(end)))
     if params["check_logging"]:
         require_audit_logging(require_cluster(client, cluster_name, module.region), cluster_name)
     log_group = params.get("log_group_name") or log_group_name(cluster_name)
@@ -387,7 +390,6 @@ def read_events(module, client, clock):
     log, totals = WaitLog(clock), Totals()
     deadline = clock.now() + params["wait_timeout"]
     result = dict(changed=False, log_group_name=log_group, query=query, start_time=iso_time(start), end_time=iso_time(end))
-    logs = logs_client(module)
     try:
         if params.get("query"):
             rows, events, truncated = run_raw_query(
@@ -408,16 +410,4 @@ def read_events(module, client, clock):
         warn(module, "%d events returned, the limit; more may match: raise limit or narrow the time range" % len(events))
     result.update(events=events, truncated=truncated, query_ids=totals.query_ids, statistics=totals.statistics)
     result.update(log.result())
-    module.exit_json(**result)
-
-
-class WallClock(Clock):
-    """module_utils/eks.py's Clock plus the wall-clock time, for relative time ranges."""
-
-    def wall(self):
-        return time.time()
-
-
-def run(module):
-    """Entry point of the eks_audit_events_info module."""
-    run_eks_module(module, read_events, "CloudWatch Logs Insights", clock=WallClock())
+    return result
