@@ -65,13 +65,6 @@ def merge_desired(current, desired):
     return merged
 
 
-def without_none(value):
-    """A copy of a nested dict without the keys whose value is ``None``."""
-    if isinstance(value, dict):
-        return dict((k, without_none(v)) for k, v in value.items() if v is not None)
-    return value
-
-
 def describe_changes(changes, show=str):
     """A ``plan_changes`` result as one line for a message: ``path: before -> after; ...``, by path.
 

@@ -201,7 +201,9 @@ user:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -219,7 +221,9 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "user"):
+        result = converge(module, cognito_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -205,7 +205,9 @@ deleted_domains:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -236,7 +238,9 @@ def main():
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "user pool"):
+        result = converge(module, cognito_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -273,7 +273,9 @@ client:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 UNITS = ["seconds", "minutes", "hours", "days"]
 AUTH_FLOWS = [
@@ -315,7 +317,9 @@ def main():
         enable_token_revocation=dict(type="bool", no_log=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "app client"):
+        result = converge(module, cognito_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

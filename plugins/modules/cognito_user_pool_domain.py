@@ -151,7 +151,9 @@ hosted_ui_url:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -163,7 +165,9 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    with aws_failures(module, "user pool domain"):
+        result = converge(module, cognito_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ user_pools:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_info import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import read_user_pools
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 
 
 def main():
@@ -77,7 +79,9 @@ def main():
         pool_id=dict(type="str"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[["name", "pool_id"]])
-    run(module)
+    with aws_failures(module, "user pool"):
+        result = read_user_pools(module, cognito_client(module))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -4,14 +4,15 @@ import datetime
 
 import pytest
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import blank_to_none
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import find_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import issuer_url
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import password_policy_violations
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import pick_by_name
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import require_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import to_snake
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import blank_to_none
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import find_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import password_policy_violations
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import pick_by_name
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
 
 # The post's pool: 8 characters, no character classes required.
 POST_POLICY = {"MinimumLength": 8, "RequireLowercase": False, "RequireUppercase": False,
@@ -33,7 +34,7 @@ def test_pick_by_name_returns_none_without_a_match():
 
 
 def test_pick_by_name_refuses_an_ambiguous_name_and_says_how_to_choose():
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         pick_by_name(POOLS, "oidc", "Name", "Id", "user pool", "pool_id")
     assert str(error.value) == (
         "user pool name 'oidc' matches 2 user pools: us-west-2_a, us-west-2_b; pass pool_id to choose one"
@@ -42,7 +43,7 @@ def test_pick_by_name_refuses_an_ambiguous_name_and_says_how_to_choose():
 
 def test_pick_by_name_names_the_kind_and_option_it_is_given():
     clients = [{"ClientId": "2", "ClientName": "kubectl"}, {"ClientId": "1", "ClientName": "kubectl"}]
-    with pytest.raises(CognitoError, match=r"app client name 'kubectl' matches 2 app clients: 1, 2; pass client_id"):
+    with pytest.raises(AnsibleAWSError, match=r"app client name 'kubectl' matches 2 app clients: 1, 2; pass client_id"):
         pick_by_name(clients, "kubectl", "ClientName", "ClientId", "app client", "client_id")
 
 
@@ -144,7 +145,7 @@ def test_require_user_pool_returns_the_described_pool(stubbed):
 def test_require_user_pool_says_to_create_a_missing_pool(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("describe_user_pool", "ResourceNotFoundException", http_status_code=400)
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         require_user_pool(client, "us-west-2_gone")
     assert str(error.value) == (
         "user pool 'us-west-2_gone' does not exist; create it first (kubeauth.eks_oidc.cognito_user_pool)"

@@ -2,16 +2,17 @@
 
 import pytest
 
-from fakes import Exited
+from fakes import FakeModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import comparable_group
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import converge
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import desired_group
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import get_group
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import group_result
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import update_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_group import validate_group_params
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import comparable_group
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import desired_group
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import get_group
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import group_result
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import update_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import validate_group_params
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
 
 POOL = "us-west-2_abc"
@@ -29,19 +30,8 @@ def params(**overrides):
     return base
 
 
-class FakeModule:
-    """What the flow uses of AnsibleAWSModule: params, check_mode, exit_json, warn."""
-
-    def __init__(self, check_mode=False, **overrides):
-        self.params = params(**overrides)
-        self.check_mode = check_mode
-        self.warnings = []
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def warn(self, message):
-        self.warnings.append(message)
+def module(check_mode=False, **overrides):
+    return FakeModule(params(**overrides), check_mode)
 
 
 # --- validation and planning --------------------------------------------------------
@@ -59,7 +49,7 @@ def test_the_posts_group_is_valid():
     (dict(name=""), "name must not be empty"),
 ])
 def test_bad_settings_are_refused_before_any_call(overrides, message):
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         validate_group_params(params(**overrides))
     assert str(error.value).startswith(message)
 
@@ -124,19 +114,18 @@ def test_get_group_of_a_missing_group_is_none(stubbed):
 def test_unknown_pool_fails_clearly_and_creates_nothing(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("describe_user_pool", "ResourceNotFoundException", http_status_code=400)
-    with pytest.raises(CognitoError, match="user pool 'us-west-2_abc' does not exist; create it first"):
-        converge(FakeModule(), client)
+    with pytest.raises(AnsibleAWSError, match="user pool 'us-west-2_abc' does not exist; create it first"):
+        converge(module(), client)
 
 
 def test_check_mode_create_makes_no_call_after_reading(stubbed):
     client, stubber = stubbed
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": POOL}}, {"UserPoolId": POOL})
     stubber.add_client_error("get_group", "ResourceNotFoundException", http_status_code=400)
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(check_mode=True, description="d"), client)
-    assert exited.value.result["changed"] is True
-    assert exited.value.result["group"]["description"] == "d"
-    assert exited.value.result["diff"]["before"] == {}
+    result = converge(module(check_mode=True, description="d"), client)
+    assert result["changed"] is True
+    assert result["group"]["description"] == "d"
+    assert result["diff"]["before"] == {}
 
 
 def test_unchanged_group_reports_no_change_and_an_empty_diff(stubbed):
@@ -144,15 +133,13 @@ def test_unchanged_group_reports_no_change_and_an_empty_diff(stubbed):
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": POOL}}, {"UserPoolId": POOL})
     stubber.add_response("get_group", {"Group": dict(AWS_GROUP, Description="d", Precedence=0)},
                          {"UserPoolId": POOL, "GroupName": "secret-reader"})
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(description="d"), client)
-    assert exited.value.result["changed"] is False
-    assert exited.value.result["diff"] == {"before": {}, "after": {}}
+    result = converge(module(description="d"), client)
+    assert result["changed"] is False
+    assert result["diff"] == {"before": {}, "after": {}}
 
 
 def test_absent_in_a_missing_pool_is_unchanged(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("describe_user_pool", "ResourceNotFoundException", http_status_code=400)
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(state="absent"), client)
-    assert exited.value.result == {"changed": False, "group": {}}
+    result = converge(module(state="absent"), client)
+    assert result == {"changed": False, "group": {}}

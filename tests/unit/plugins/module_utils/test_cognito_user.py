@@ -4,25 +4,26 @@ import json
 
 import pytest
 
-from fakes import Exited
+from fakes import FakeModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import PASSWORD_DIFF
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import attribute_list
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import attributes_dict
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import changed_attributes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import converge
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import create_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import desired_attributes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import desired_user_state
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import password_problems
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import password_to_set
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import passwords_to_check
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import planned_groups
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import planned_user
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import user_result
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import user_state
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user import validate_user_params
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import PASSWORD_DIFF
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import attribute_list
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import attributes_dict
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import changed_attributes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import create_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import desired_attributes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import desired_user_state
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import password_problems
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import password_to_set
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import passwords_to_check
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import planned_groups
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import planned_user
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import user_result
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import user_state
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user import validate_user_params
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
 
 POOL = "us-west-2_abc"
@@ -49,25 +50,8 @@ def described_user(status="CONFIRMED", enabled=True, **attributes):
     return {"Username": UUID, "UserAttributes": attribute_list(values), "Enabled": enabled, "UserStatus": status}
 
 
-class Failed(Exception):
-    def __init__(self, msg, exception=None):
-        super().__init__(msg)
-        self.msg = msg
-        self.exception = exception
-
-
-class FakeModule:
-    """What the flow uses of AnsibleAWSModule: params, check_mode, exit_json, fail_json_aws."""
-
-    def __init__(self, check_mode=False, **overrides):
-        self.params = params(**overrides)
-        self.check_mode = check_mode
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-    def fail_json_aws(self, exception, msg=None):
-        raise Failed(msg, exception)
+def module(check_mode=False, **overrides):
+    return FakeModule(params(**overrides), check_mode)
 
 
 def user_key(username=UUID):
@@ -136,7 +120,7 @@ def test_the_posts_user_is_valid():
     (dict(username=""), "username must not be empty"),
 ])
 def test_bad_input_is_refused_before_any_call(overrides, message):
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         validate_user_params(params(**overrides))
     assert str(error.value).startswith(message)
 
@@ -282,9 +266,7 @@ def test_creating_the_posts_user(stubbed):
     stubber.add_response("admin_add_user_to_group", {}, dict(user_key(), GroupName="secret-reader"))
     expect_user(stubber, described_user(), asked=UUID)
     expect_groups_of_user(stubber, ["secret-reader"])
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(), client)
-    result = exited.value.result
+    result = converge(module(), client)
     assert result["changed"] is True
     assert result["user"]["user_status"] == "CONFIRMED"
     assert result["user"]["groups"] == ["secret-reader"]
@@ -301,9 +283,9 @@ def test_a_failure_after_create_deletes_the_user_again(stubbed):
     stubber.add_response("admin_set_user_password", {}, dict(user_key(), Password=PASSWORD, Permanent=True))
     stubber.add_client_error("admin_add_user_to_group", "ResourceNotFoundException", "Group not found.")
     stubber.add_response("admin_delete_user", {}, user_key())
-    with pytest.raises(Failed) as failed:
-        converge(FakeModule(), client)
-    assert failed.value.msg == (
+    with pytest.raises(AnsibleAWSError) as failed:
+        converge(module(), client)
+    assert failed.value.message == (
         "could not finish creating user 'test@example.com'; the user was deleted again, nothing is left half-created"
     )
 
@@ -315,19 +297,19 @@ def test_a_failed_rollback_says_to_delete_the_user_by_hand(stubbed):
     stubber.add_response("admin_create_user", {"User": dict(Username=UUID)}, create_request(params(groups=None)))
     stubber.add_client_error("admin_set_user_password", "InvalidPasswordException", "Password did not conform")
     stubber.add_client_error("admin_delete_user", "InternalErrorException", "try again", http_status_code=400)
-    with pytest.raises(Failed) as failed:
-        converge(FakeModule(groups=None), client)
-    assert failed.value.msg.startswith("could not finish creating user 'test@example.com'; deleting the user again failed")
-    assert failed.value.msg.endswith("delete user '%s' by hand" % UUID)
-    assert PASSWORD not in failed.value.msg
+    with pytest.raises(AnsibleAWSError) as failed:
+        converge(module(groups=None), client)
+    assert failed.value.message.startswith("could not finish creating user 'test@example.com'; deleting the user again failed")
+    assert failed.value.message.endswith("delete user '%s' by hand" % UUID)
+    assert PASSWORD not in failed.value.message
 
 
 def test_an_unknown_group_fails_before_the_user_is_created(stubbed):
     client, stubber = stubbed
     expect_user(stubber, None)
     expect_pool_groups(stubber, ["viewers"])
-    with pytest.raises(CognitoError) as error:
-        converge(FakeModule(groups=["secret-reader", "viewers", "admins"]), client)
+    with pytest.raises(AnsibleAWSError) as error:
+        converge(module(groups=["secret-reader", "viewers", "admins"]), client)
     assert str(error.value) == (
         "groups 'admins', 'secret-reader' do not exist in user pool 'us-west-2_abc'; "
         "create them first (kubeauth.eks_oidc.cognito_group)"
@@ -339,8 +321,8 @@ def test_a_weak_password_fails_before_the_user_is_created(stubbed):
     expect_user(stubber, None)
     expect_pool_groups(stubber, ["secret-reader"])
     expect_pool(stubber)
-    with pytest.raises(CognitoError) as error:
-        converge(FakeModule(password="Zq9!"), client)
+    with pytest.raises(AnsibleAWSError) as error:
+        converge(module(password="Zq9!"), client)
     assert "password needs at least 8 characters" in str(error.value)
     assert "Zq9!" not in str(error.value)
 
@@ -349,26 +331,24 @@ def test_an_unknown_pool_fails_clearly(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("admin_get_user", "ResourceNotFoundException", http_status_code=400)
     stubber.add_client_error("describe_user_pool", "ResourceNotFoundException", http_status_code=400)
-    with pytest.raises(CognitoError, match="user pool 'us-west-2_abc' does not exist; create it first"):
-        converge(FakeModule(), client)
+    with pytest.raises(AnsibleAWSError, match="user pool 'us-west-2_abc' does not exist; create it first"):
+        converge(module(), client)
 
 
 def test_deleting_in_an_unknown_pool_has_nothing_to_do(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("admin_get_user", "ResourceNotFoundException", http_status_code=400)
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(state="absent"), client)
-    assert exited.value.result == {"changed": False, "user": {}}
+    result = converge(module(state="absent"), client)
+    assert result == {"changed": False, "user": {}}
 
 
 def test_an_unchanged_user_costs_two_reads(stubbed):
     client, stubber = stubbed
     expect_user(stubber, described_user())
     expect_groups_of_user(stubber, ["secret-reader"])
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(), client)
-    assert exited.value.result["changed"] is False
-    assert exited.value.result["diff"] == {"before": {}, "after": {}}
+    result = converge(module(), client)
+    assert result["changed"] is False
+    assert result["diff"] == {"before": {}, "after": {}}
 
 
 def test_update_password_always_sets_it_and_shows_only_that_it_did(stubbed):
@@ -379,9 +359,7 @@ def test_update_password_always_sets_it_and_shows_only_that_it_did(stubbed):
     stubber.add_response("admin_set_user_password", {}, dict(user_key(), Password=PASSWORD, Permanent=True))
     expect_user(stubber, described_user(), asked=UUID)
     expect_groups_of_user(stubber, ["secret-reader"])
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(update_password="always"), client)
-    result = exited.value.result
+    result = converge(module(update_password="always"), client)
     assert result["changed"] is True
     assert result["diff"] == {"before": {"password": PASSWORD_DIFF["before"]}, "after": {"password": PASSWORD_DIFF["after"]}}
     assert PASSWORD not in json.dumps(result, default=str)
@@ -395,10 +373,9 @@ def test_a_user_waiting_for_its_first_password_gets_the_permanent_one(stubbed):
     stubber.add_response("admin_set_user_password", {}, dict(user_key(), Password=PASSWORD, Permanent=True))
     expect_user(stubber, described_user(), asked=UUID)
     expect_groups_of_user(stubber, ["secret-reader"])
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(), client)
-    assert exited.value.result["changed"] is True
-    assert exited.value.result["user"]["user_status"] == "CONFIRMED"
+    result = converge(module(), client)
+    assert result["changed"] is True
+    assert result["user"]["user_status"] == "CONFIRMED"
 
 
 def test_check_mode_update_reports_changes_and_calls_nothing_that_changes(stubbed):
@@ -406,9 +383,7 @@ def test_check_mode_update_reports_changes_and_calls_nothing_that_changes(stubbe
     expect_user(stubber, described_user())
     expect_groups_of_user(stubber, ["secret-reader"])
     expect_pool_groups(stubber, ["secret-reader", "viewers"])
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(check_mode=True, attributes={"name": "T"}, groups=["viewers"], enabled=False), client)
-    result = exited.value.result
+    result = converge(module(check_mode=True, attributes={"name": "T"}, groups=["viewers"], enabled=False), client)
     assert result["changed"] is True
     assert result["diff"]["after"] == {"attributes.name": "T", "enabled": False, "groups": ["secret-reader", "viewers"]}
     assert result["user"]["groups"] == ["secret-reader"]
@@ -426,10 +401,9 @@ def test_an_update_changes_attributes_enabled_and_groups(stubbed):
     stubber.add_response("admin_remove_user_from_group", {}, dict(user_key(), GroupName="viewers"))
     expect_user(stubber, described_user(name="T"), asked=UUID)
     expect_groups_of_user(stubber, ["secret-reader"])
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(attributes={"name": "T", "email": "test@example.com"}, purge_groups=True), client)
-    assert exited.value.result["changed"] is True
-    assert exited.value.result["user"]["attributes"]["name"] == "T"
+    result = converge(module(attributes={"name": "T", "email": "test@example.com"}, purge_groups=True), client)
+    assert result["changed"] is True
+    assert result["user"]["attributes"]["name"] == "T"
 
 
 def test_delete_reports_the_user_it_deleted(stubbed):
@@ -437,9 +411,7 @@ def test_delete_reports_the_user_it_deleted(stubbed):
     expect_user(stubber, described_user())
     expect_groups_of_user(stubber, ["secret-reader"])
     stubber.add_response("admin_delete_user", {}, user_key())
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(state="absent"), client)
-    result = exited.value.result
+    result = converge(module(state="absent"), client)
     assert result["changed"] is True and result["user"] == {}
     assert result["diff"]["before"]["groups"] == ["secret-reader"]
     assert result["diff"]["after"] == {}
@@ -448,6 +420,5 @@ def test_delete_reports_the_user_it_deleted(stubbed):
 def test_deleting_a_missing_user_is_unchanged(stubbed):
     client, stubber = stubbed
     expect_user(stubber, None)
-    with pytest.raises(Exited) as exited:
-        converge(FakeModule(state="absent"), client)
-    assert exited.value.result == {"changed": False, "user": {}}
+    result = converge(module(state="absent"), client)
+    assert result == {"changed": False, "user": {}}

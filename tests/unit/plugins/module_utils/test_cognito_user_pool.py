@@ -2,14 +2,18 @@
 
 import pytest
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import comparable_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import create_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import desired_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import refuse_immutable_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import update_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import user_pool_result
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool import validate_user_pool_params
+from fakes import FakeModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import comparable_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import create_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import converge
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import desired_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import refuse_immutable_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import update_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import user_pool_result
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import validate_user_pool_params
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
 
 
@@ -76,7 +80,7 @@ def test_case_sensitivity_defaults_to_aws_default_when_not_reported():
 
 def test_immutable_change_is_refused_with_before_and_after():
     changes = plan_changes(comparable_user_pool(DESCRIBED), desired_user_pool(params(username_attributes=["phone_number"])))
-    with pytest.raises(CognitoError, match=r"fixed when the pool is created.*UsernameAttributes: \['email'\] -> \['phone_number'\]"):
+    with pytest.raises(AnsibleAWSError, match=r"fixed when the pool is created.*UsernameAttributes: \['email'\] -> \['phone_number'\]"):
         refuse_immutable_changes(changes)
 
 
@@ -123,10 +127,23 @@ def test_result_carries_issuer_url_and_tags():
     (dict(name=None, state="absent"), "one of name or pool_id is required"),
 ])
 def test_bad_input_is_refused(overrides, message):
-    with pytest.raises(CognitoError, match=message):
+    with pytest.raises(AnsibleAWSError, match=message):
         validate_user_pool_params(params(**overrides))
 
 
 def test_valid_input_passes():
     validate_user_pool_params(params(password_policy=POST_POLICY, account_recovery=["verified_email", "verified_phone_number"]))
     validate_user_pool_params(params(name=None, pool_id="us-west-2_abc", state="absent"))
+
+
+def test_deleting_a_protected_pool_turns_protection_off_retrying_throttling(stubbed):
+    client, stubber = stubbed
+    pool = {"Id": "us-west-2_abc", "Name": "oidc-userpool", "MfaConfiguration": "OFF", "DeletionProtection": "ACTIVE"}
+    stubber.add_response("describe_user_pool", {"UserPool": pool}, {"UserPoolId": "us-west-2_abc"})
+    request = update_request(pool, {"DeletionProtection": "INACTIVE"})
+    stubber.add_client_error("update_user_pool", "TooManyRequestsException", "Too many requests", 400, expected_params=request)
+    stubber.add_response("update_user_pool", {}, request)
+    stubber.add_response("delete_user_pool", {}, {"UserPoolId": "us-west-2_abc"})
+    result = converge(FakeModule(params(pool_id="us-west-2_abc", state="absent", deletion_protection=False)), client)
+    assert result["changed"] is True and result["user_pool"] == {}
+    assert result["diff"]["before"]["deletion_protection"] == "ACTIVE"

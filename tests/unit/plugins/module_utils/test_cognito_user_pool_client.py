@@ -5,22 +5,23 @@ import pytest
 from botocore.stub import ANY
 from botocore.validate import ParamValidator
 
-from fakes import Exited
+from fakes import FakeModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import cognito_user_pool_client as app_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import UPDATABLE_SETTINGS
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import comparable_user_pool_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import create_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import describe_duration
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import desired_user_pool_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import drop_equivalent_validities
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import refuse_secret_change
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import update_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import user_pool_client_result
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import validate_client_params
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import validate_client_state
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_client import validity_seconds
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito import user_pool_client as app_client
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import UPDATABLE_SETTINGS
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import comparable_user_pool_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import create_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import describe_duration
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import desired_user_pool_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import drop_equivalent_validities
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import refuse_secret_change
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import update_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import user_pool_client_result
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import validate_client_params
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import validate_client_state
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import validity_seconds
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
 
@@ -300,7 +301,7 @@ def test_the_post_client_is_valid():
     (dict(callback_urls=["/callback"]), "is not an absolute URL"),
 ])
 def test_bad_input_is_refused_before_any_call(overrides, message):
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         validate_client_params(params(**overrides))
     assert message in str(error.value)
 
@@ -338,7 +339,7 @@ def state_after(current, task_params):
      "id token validity (1 day) cannot be longer than the refresh token validity (2 hours)"),
 ])
 def test_a_client_aws_would_refuse_is_refused_before_any_change(current, overrides, secret, message):
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         validate_client_state(state_after(current, params(**overrides)), secret)
     assert message in str(error.value)
 
@@ -346,13 +347,13 @@ def test_a_client_aws_would_refuse_is_refused_before_any_change(current, overrid
 def test_client_credentials_next_to_a_browser_flow_is_refused():
     state = comparable_user_pool_client({"AllowedOAuthFlows": ["client_credentials", "code"], "AllowedOAuthScopes": ["api/read"],
                                          "CallbackURLs": ["https://example.com"]})
-    with pytest.raises(CognitoError, match="client_credentials cannot be combined with code"):
+    with pytest.raises(AnsibleAWSError, match="client_credentials cannot be combined with code"):
         validate_client_state(state, True)
 
 
 def test_default_redirect_uri_must_be_a_callback_url():
     state = state_after(DESCRIBED_BY_AWS, params(default_redirect_uri="https://other.example.com"))
-    with pytest.raises(CognitoError, match="must be one of the client's callback_urls"):
+    with pytest.raises(AnsibleAWSError, match="must be one of the client's callback_urls"):
         validate_client_state(state, False)
 
 
@@ -364,7 +365,7 @@ def test_the_client_credentials_client_with_a_secret_is_valid():
 @pytest.mark.parametrize("has_secret, wanted", [(False, True), (True, False)])
 def test_the_secret_is_fixed_at_creation(has_secret, wanted):
     current = dict(DESCRIBED_BY_AWS, **({"ClientSecret": SECRET} if has_secret else {}))
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         refuse_secret_change(current, wanted)
     message = str(error.value)
     assert "fixed at creation" in message
@@ -380,21 +381,6 @@ def test_a_matching_or_unmentioned_secret_is_fine(has_secret, wanted):
 
 # --- the flow: check mode calls nothing that changes, results carry no secret ----------
 
-class FakeModule:
-    def __init__(self, task_params, check_mode=False):
-        self.params = task_params
-        self.check_mode = check_mode
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-
-def converge(module, client):
-    with pytest.raises(Exited) as exited:
-        app_client.converge(module, client)
-    return exited.value.result
-
-
 def stub_pool_and_lookup(stubber, clients):
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": POOL_ID, "Name": "pool"}}, {"UserPoolId": POOL_ID})
     stubber.add_response("list_user_pool_clients", {"UserPoolClients": [
@@ -408,7 +394,7 @@ def stub_pool_and_lookup(stubber, clients):
 def test_check_mode_create_calls_no_create(stubbed):
     client, stubber = stubbed
     stub_pool_and_lookup(stubber, [])
-    result = converge(FakeModule(post_params(), check_mode=True), client)
+    result = app_client.converge(FakeModule(post_params(), check_mode=True), client)
     assert result["changed"] is True
     assert result["client"]["client_name"] == "oidc-client"
     assert result["diff"]["before"] == {}
@@ -419,7 +405,7 @@ def test_create_returns_the_client_without_its_secret(stubbed):
     stub_pool_and_lookup(stubber, [])
     stubber.add_response("create_user_pool_client", {"UserPoolClient": dict(DESCRIBED_BY_AWS, ClientSecret=SECRET)},
                          dict(create_request(POOL_ID, desired_user_pool_client(post_params()), True)))
-    result = converge(FakeModule(post_params(generate_secret=True)), client)
+    result = app_client.converge(FakeModule(post_params(generate_secret=True)), client)
     assert result["changed"] is True
     assert SECRET not in repr(result)
     assert result["client"]["generate_secret"] is True
@@ -428,7 +414,7 @@ def test_create_returns_the_client_without_its_secret(stubbed):
 def test_check_mode_update_reports_the_diff_and_calls_no_update(stubbed):
     client, stubber = stubbed
     stub_pool_and_lookup(stubber, [DESCRIBED_BY_AWS])
-    result = converge(FakeModule(params(logout_urls=["https://example.com/out"]), check_mode=True), client)
+    result = app_client.converge(FakeModule(params(logout_urls=["https://example.com/out"]), check_mode=True), client)
     assert result["changed"] is True
     assert result["diff"] == {"before": {"LogoutURLs": []}, "after": {"LogoutURLs": ["https://example.com/out"]}}
 
@@ -439,7 +425,7 @@ def test_update_sends_the_merged_settings(stubbed):
     expected = update_request(DESCRIBED_BY_AWS, {"LogoutURLs": ["https://example.com/out"]})
     stubber.add_response("update_user_pool_client",
                          {"UserPoolClient": dict(DESCRIBED_BY_AWS, LogoutURLs=["https://example.com/out"])}, expected)
-    result = converge(FakeModule(params(logout_urls=["https://example.com/out"])), client)
+    result = app_client.converge(FakeModule(params(logout_urls=["https://example.com/out"])), client)
     assert result["changed"] is True
     assert result["client"]["logout_urls"] == ["https://example.com/out"]
 
@@ -447,7 +433,7 @@ def test_update_sends_the_merged_settings(stubbed):
 def test_unchanged_client_calls_no_update(stubbed):
     client, stubber = stubbed
     stub_pool_and_lookup(stubber, [DESCRIBED_BY_AWS])
-    result = converge(FakeModule(post_params()), client)
+    result = app_client.converge(FakeModule(post_params()), client)
     assert result["changed"] is False
     assert result["diff"] == {"before": {}, "after": {}}
 
@@ -455,14 +441,14 @@ def test_unchanged_client_calls_no_update(stubbed):
 def test_absent_when_the_pool_is_gone_is_no_change(stubbed):
     client, stubber = stubbed
     stubber.add_client_error("describe_user_pool", "ResourceNotFoundException", expected_params={"UserPoolId": POOL_ID})
-    result = converge(FakeModule(params(state="absent")), client)
+    result = app_client.converge(FakeModule(params(state="absent")), client)
     assert result == {"changed": False, "client": {}}
 
 
 def test_check_mode_delete_calls_no_delete(stubbed):
     client, stubber = stubbed
     stub_pool_and_lookup(stubber, [DESCRIBED_BY_AWS])
-    result = converge(FakeModule(params(state="absent"), check_mode=True), client)
+    result = app_client.converge(FakeModule(params(state="absent"), check_mode=True), client)
     assert result["changed"] is True
     assert result["diff"]["before"]["client_id"] == CLIENT_ID
 
@@ -473,7 +459,7 @@ def test_delete_by_id(stubbed):
     stubber.add_response("describe_user_pool_client", {"UserPoolClient": DESCRIBED_BY_AWS},
                          {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID})
     stubber.add_response("delete_user_pool_client", {}, {"UserPoolId": POOL_ID, "ClientId": CLIENT_ID})
-    result = converge(FakeModule(params(name=None, client_id=CLIENT_ID, state="absent")), client)
+    result = app_client.converge(FakeModule(params(name=None, client_id=CLIENT_ID, state="absent")), client)
     assert result["changed"] is True
 
 
@@ -482,10 +468,10 @@ def test_an_unknown_client_id_says_what_to_do(stubbed):
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": POOL_ID}}, {"UserPoolId": POOL_ID})
     stubber.add_client_error("describe_user_pool_client", "ResourceNotFoundException",
                              expected_params={"UserPoolId": POOL_ID, "ClientId": ANY})
-    with pytest.raises(CognitoError, match="has no app client with id 'nope'; check the id, or omit client_id"):
+    with pytest.raises(AnsibleAWSError, match="has no app client with id 'nope'; check the id, or omit client_id"):
         app_client.converge(FakeModule(params(client_id="nope")), client)
 
 
 def test_creating_needs_a_name():
-    with pytest.raises(CognitoError, match="name is required to create an app client"):
+    with pytest.raises(AnsibleAWSError, match="name is required to create an app client"):
         app_client.ensure_created(FakeModule(params(name=None, client_id=None)), object(), POOL_ID, {})

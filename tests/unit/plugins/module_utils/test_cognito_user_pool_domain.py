@@ -4,21 +4,22 @@ import boto3
 import pytest
 from botocore.validate import ParamValidator
 
-from fakes import Exited
+from fakes import FakeModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import cognito_user_pool_domain as pool_domain
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import comparable_domain
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import create_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import describe_domain
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import desired_domain
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import domain_result
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import hosted_ui_url
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import refuse_foreign_domain
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import refuse_immutable_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import refuse_second_domain
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import update_request
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito_user_pool_domain import validate_domain_params
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito import user_pool_domain as pool_domain
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import comparable_domain
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import create_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import describe_domain
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import desired_domain
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import domain_result
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import hosted_ui_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import refuse_foreign_domain
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import refuse_immutable_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import refuse_second_domain
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import update_request
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_domain import validate_domain_params
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
 
 POOL_ID = "us-west-2_re1u6bpRA"
@@ -90,7 +91,7 @@ def test_valid_domains_pass(overrides):
     (dict(domain="Bad_Name", state="absent"), "is not a valid domain prefix"),
 ])
 def test_invalid_domains_are_refused_before_any_call(overrides, message):
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         validate_domain_params(params(**overrides))
     assert message in str(error.value)
 
@@ -128,7 +129,7 @@ def test_a_certificate_change_is_planned_and_allowed():
 
 
 def test_other_changes_are_refused_with_what_to_do():
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         refuse_immutable_changes({"Routing.Failover": {"before": None, "after": "x"}})
     assert "cannot be changed in place: Routing.Failover: None -> x" in str(error.value)
     assert "state: absent" in str(error.value)
@@ -137,7 +138,7 @@ def test_other_changes_are_refused_with_what_to_do():
 # --- ownership -----------------------------------------------------------------------
 
 def test_a_domain_of_another_pool_names_that_pool():
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         refuse_foreign_domain(PREFIX_DESCRIBED, OTHER_POOL_ID)
     message = str(error.value)
     assert "domain 'oidc-userpool' belongs to user pool '%s' (account 111122223333), not to '%s'" % (POOL_ID, OTHER_POOL_ID) in message
@@ -145,7 +146,7 @@ def test_a_domain_of_another_pool_names_that_pool():
 
 
 def test_deleting_a_domain_of_another_pool_is_refused_and_says_how():
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         refuse_foreign_domain(PREFIX_DESCRIBED, OTHER_POOL_ID, deleting=True)
     assert "it is not deleted. Give user_pool_id: %s" % POOL_ID in str(error.value)
 
@@ -161,7 +162,7 @@ def test_the_pools_own_domain_or_no_domain_is_fine():
      "already has the custom domain 'login.example.com'"),
 ])
 def test_a_second_domain_of_the_same_kind_is_refused(pool, overrides, message):
-    with pytest.raises(CognitoError) as error:
+    with pytest.raises(AnsibleAWSError) as error:
         refuse_second_domain(pool, desired_domain(params(**overrides)))
     assert message in str(error.value)
     assert "remove it first" in str(error.value)
@@ -226,21 +227,6 @@ def test_result_is_snake_case_without_blank_fields():
 
 # --- describe and the flow --------------------------------------------------------------
 
-class FakeModule:
-    def __init__(self, task_params, check_mode=False):
-        self.params = task_params
-        self.check_mode = check_mode
-
-    def exit_json(self, **result):
-        raise Exited(result)
-
-
-def converge(module, client):
-    with pytest.raises(Exited) as exited:
-        pool_domain.converge(module, client)
-    return exited.value.result
-
-
 def stub_describe(stubber, domain, description):
     stubber.add_response("describe_user_pool_domain", {"DomainDescription": description}, {"Domain": domain})
 
@@ -255,7 +241,7 @@ def test_check_mode_create_calls_no_create(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "oidc-userpool", {})
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": POOL_ID}}, {"UserPoolId": POOL_ID})
-    result = converge(FakeModule(params(), check_mode=True), client)
+    result = pool_domain.converge(FakeModule(params(), check_mode=True), client)
     assert result["changed"] is True
     assert result["hosted_ui_url"] == "https://oidc-userpool.auth.us-west-2.amazoncognito.com"
     assert result["diff"]["before"] == {}
@@ -267,7 +253,7 @@ def test_create_then_describe(stubbed):
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": POOL_ID}}, {"UserPoolId": POOL_ID})
     stubber.add_response("create_user_pool_domain", {}, {"Domain": "oidc-userpool", "UserPoolId": POOL_ID})
     stub_describe(stubber, "oidc-userpool", PREFIX_DESCRIBED)
-    result = converge(FakeModule(params()), client)
+    result = pool_domain.converge(FakeModule(params()), client)
     assert result["changed"] is True
     assert result["domain"]["status"] == "ACTIVE"
 
@@ -276,21 +262,21 @@ def test_a_missing_pool_is_named(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "oidc-userpool", {})
     stubber.add_client_error("describe_user_pool", "ResourceNotFoundException", expected_params={"UserPoolId": POOL_ID})
-    with pytest.raises(CognitoError, match="user pool '%s' does not exist" % POOL_ID):
+    with pytest.raises(AnsibleAWSError, match="user pool '%s' does not exist" % POOL_ID):
         pool_domain.converge(FakeModule(params()), client)
 
 
 def test_an_unchanged_domain_calls_no_update(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "oidc-userpool", PREFIX_DESCRIBED)
-    result = converge(FakeModule(params()), client)
+    result = pool_domain.converge(FakeModule(params()), client)
     assert result["changed"] is False
 
 
 def test_check_mode_update_calls_no_update(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "oidc-userpool", PREFIX_DESCRIBED)
-    result = converge(FakeModule(params(managed_login_version=2), check_mode=True), client)
+    result = pool_domain.converge(FakeModule(params(managed_login_version=2), check_mode=True), client)
     assert result["changed"] is True
     assert result["diff"] == {"before": {"ManagedLoginVersion": 1}, "after": {"ManagedLoginVersion": 2}}
 
@@ -303,7 +289,7 @@ def test_a_certificate_update_calls_update_user_pool_domain(stubbed):
         "CustomDomainConfig": {"CertificateArn": RENEWED_CERT},
     })
     stub_describe(stubber, "auth.example.com", dict(CUSTOM_DESCRIBED, CustomDomainConfig={"CertificateArn": RENEWED_CERT}))
-    result = converge(FakeModule(params(domain="auth.example.com", certificate_arn=RENEWED_CERT)), client)
+    result = pool_domain.converge(FakeModule(params(domain="auth.example.com", certificate_arn=RENEWED_CERT)), client)
     assert result["changed"] is True
     assert result["domain"]["custom_domain_config"]["certificate_arn"] == RENEWED_CERT
 
@@ -312,21 +298,21 @@ def test_a_custom_domain_cannot_become_a_prefix_domain(stubbed):
     client, stubber = stubbed
     # A name without dots can only be a prefix; this one was made custom outside the module.
     stub_describe(stubber, "oddname", dict(CUSTOM_DESCRIBED, Domain="oddname"))
-    with pytest.raises(CognitoError, match="is a custom domain; it cannot become a prefix domain"):
+    with pytest.raises(AnsibleAWSError, match="is a custom domain; it cannot become a prefix domain"):
         pool_domain.converge(FakeModule(params(domain="oddname")), client)
 
 
 def test_absent_domain_is_no_change(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "oidc-userpool", {})
-    result = converge(FakeModule(params(state="absent")), client)
+    result = pool_domain.converge(FakeModule(params(state="absent")), client)
     assert result == {"changed": False, "domain": {}, "hosted_ui_url": None}
 
 
 def test_check_mode_delete_calls_no_delete(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "oidc-userpool", PREFIX_DESCRIBED)
-    result = converge(FakeModule(params(state="absent"), check_mode=True), client)
+    result = pool_domain.converge(FakeModule(params(state="absent"), check_mode=True), client)
     assert result["changed"] is True
     assert result["diff"]["before"]["domain"] == "oidc-userpool"
 
@@ -335,6 +321,6 @@ def test_delete_a_custom_domain_without_its_certificate(stubbed):
     client, stubber = stubbed
     stub_describe(stubber, "auth.example.com", CUSTOM_DESCRIBED)
     stubber.add_response("delete_user_pool_domain", {}, {"Domain": "auth.example.com", "UserPoolId": POOL_ID})
-    result = converge(FakeModule(params(domain="auth.example.com", state="absent")), client)
+    result = pool_domain.converge(FakeModule(params(domain="auth.example.com", state="absent")), client)
     assert result["changed"] is True
     assert result["domain"] == {}

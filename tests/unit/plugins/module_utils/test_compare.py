@@ -6,7 +6,6 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import d
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import without_none
 
 CURRENT = {
     "Name": "oidc-userpool",
@@ -106,17 +105,6 @@ def test_merge_desired_replaces_lists_and_non_dicts():
 
 def test_merge_desired_onto_nothing():
     assert merge_desired(None, {"A": 1, "B": None}) == {"A": 1}
-
-
-def test_without_none_drops_none_at_every_depth():
-    assert without_none({"A": None, "B": 0, "C": {"D": None, "E": False, "F": {}}, "G": [None]}) == {
-        "B": 0, "C": {"E": False, "F": {}}, "G": [None],
-    }
-
-
-def test_without_none_passes_non_dicts_through():
-    assert without_none("x") == "x"
-    assert without_none(None) is None
 
 
 def test_describe_changes_reads_path_before_and_after_in_path_order():

@@ -2,7 +2,7 @@
 # Copyright: kubeauth.eks_oidc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Plan and apply the state of one Cognito user pool (module cognito_user_pool)."""
+"""Plan and apply the state of one Cognito user pool (modules cognito_user_pool and cognito_user_pool_info)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,18 +13,19 @@ try:
 except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import describe_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import find_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import issuer_url
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import run_cognito_module
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import to_snake
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import describe_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import find_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import list_user_pools
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import describe_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import without_none
 
 # Fixed when the pool is created: AWS has no API to change them.
 IMMUTABLE_SETTINGS = ("UsernameAttributes", "UsernameConfiguration")
@@ -55,21 +56,21 @@ PASSWORD_POLICY_FIELDS = (
 def validate_user_pool_params(params):
     """Refuse, before any API call, the settings AWS would refuse."""
     if not params["name"] and not params["pool_id"]:
-        raise CognitoError("one of name or pool_id is required")
+        raise AnsibleAWSError("one of name or pool_id is required")
     if params["state"] == "present" and not params["name"]:
-        raise CognitoError("name is required with state: present (the pool's name is part of its desired state)")
+        raise AnsibleAWSError("name is required with state: present (the pool's name is part of its desired state)")
     policy = params.get("password_policy") or {}
     length = policy.get("minimum_length")
     if length is not None and not 6 <= length <= 99:
-        raise CognitoError("password_policy.minimum_length must be between 6 and 99, got %d" % length)
+        raise AnsibleAWSError("password_policy.minimum_length must be between 6 and 99, got %d" % length)
     days = policy.get("temporary_password_validity_days")
     if days is not None and not 0 <= days <= 365:
-        raise CognitoError("password_policy.temporary_password_validity_days must be between 0 and 365, got %d" % days)
+        raise AnsibleAWSError("password_policy.temporary_password_validity_days must be between 0 and 365, got %d" % days)
     recovery = params.get("account_recovery") or []
     if "admin_only" in recovery and len(recovery) > 1:
-        raise CognitoError("account_recovery 'admin_only' cannot be combined with other mechanisms, got %s" % recovery)
+        raise AnsibleAWSError("account_recovery 'admin_only' cannot be combined with other mechanisms, got %s" % recovery)
     if len(set(recovery)) != len(recovery):
-        raise CognitoError("account_recovery lists a mechanism twice: %s" % recovery)
+        raise AnsibleAWSError("account_recovery lists a mechanism twice: %s" % recovery)
 
 
 def desired_user_pool(params):
@@ -98,7 +99,7 @@ def desired_user_pool(params):
     for key in UNORDERED_SETTINGS:
         if desired[key] is not None:
             desired[key] = sorted(desired[key])
-    return without_none(desired)
+    return scrub_none_parameters(desired)
 
 
 def comparable_user_pool(pool):
@@ -115,10 +116,9 @@ def comparable_user_pool(pool):
 def refuse_immutable_changes(changes):
     immutable = dict((path, change) for path, change in changes.items() if path.split(".")[0] in IMMUTABLE_SETTINGS)
     if immutable:
-        details = "; ".join("%s: %s -> %s" % (path, c["before"], c["after"]) for path, c in sorted(immutable.items()))
-        raise CognitoError(
+        raise AnsibleAWSError(
             "these user pool settings are fixed when the pool is created and AWS cannot change them: %s. "
-            "Keep the pool's values, or create a new pool (users are not carried over)" % details
+            "Keep the pool's values, or create a new pool (users are not carried over)" % describe_changes(immutable)
         )
 
 
@@ -163,7 +163,7 @@ def set_mfa(client, pool_id, mfa_configuration):
 def delete_user_pool(client, pool):
     """Delete a pool, its domains first: AWS refuses to delete a pool that still has one."""
     if pool.get("DeletionProtection") == "ACTIVE":
-        client.update_user_pool(**update_request(pool, {"DeletionProtection": "INACTIVE"}))
+        client.update_user_pool(aws_retry=True, **update_request(pool, {"DeletionProtection": "INACTIVE"}))
     for domain in (pool.get("Domain"), pool.get("CustomDomain")):
         if domain:
             client.delete_user_pool_domain(Domain=domain, UserPoolId=pool["Id"], aws_retry=True)
@@ -172,28 +172,23 @@ def delete_user_pool(client, pool):
 
 def ensure_absent(module, client, current):
     if current is None:
-        module.exit_json(changed=False, user_pool={})
+        return dict(changed=False, user_pool={})
     if current.get("DeletionProtection") == "ACTIVE" and module.params["deletion_protection"] is not False:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "user pool '%s' (%s) has deletion protection on; set deletion_protection: false together with "
             "state: absent to turn it off and delete the pool" % (current["Name"], current["Id"])
         )
     domains = [d for d in (current.get("Domain"), current.get("CustomDomain")) if d]
     if not module.check_mode:
         delete_user_pool(client, current)
-    module.exit_json(
-        changed=True,
-        user_pool={},
-        deleted_domains=domains,
-        diff={"before": user_pool_result(current), "after": {}},
-    )
+    return dict(changed=True, user_pool={}, deleted_domains=domains, diff={"before": user_pool_result(current), "after": {}})
 
 
 def ensure_created(module, client, desired):
     tags = module.params["tags"] or {}
     if module.check_mode:
-        planned = dict(desired, UserPoolTags=tags)
-        module.exit_json(changed=True, user_pool=user_pool_result(planned), diff={"before": {}, "after": user_pool_result(planned)})
+        planned = user_pool_result(dict(desired, UserPoolTags=tags))
+        return dict(changed=True, user_pool=planned, diff={"before": {}, "after": planned})
     pool = client.create_user_pool(aws_retry=True, **create_request(desired, tags))["UserPool"]
     mfa = desired.get("MfaConfiguration", "OFF")
     if mfa != "OFF":
@@ -202,9 +197,9 @@ def ensure_created(module, client, desired):
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             # Leave nothing half-created: the pool without its MFA setting goes again.
             delete_user_pool(client, pool)
-            module.fail_json_aws(e, msg="could not set MFA on the new user pool; the pool was deleted again")
-    pool = describe_user_pool(client, pool["Id"])
-    module.exit_json(changed=True, user_pool=user_pool_result(pool), diff={"before": {}, "after": user_pool_result(pool)})
+            raise AnsibleAWSError("could not set MFA on the new user pool; the pool was deleted again", exception=e)
+    created = user_pool_result(describe_user_pool(client, pool["Id"]))
+    return dict(changed=True, user_pool=created, diff={"before": {}, "after": created})
 
 
 def ensure_updated(module, client, current, desired):
@@ -228,23 +223,30 @@ def ensure_updated(module, client, current, desired):
         if tags_to_unset:
             client.untag_resource(ResourceArn=current["Arn"], TagKeys=tags_to_unset, aws_retry=True)
         current = describe_user_pool(client, current["Id"])
-    module.exit_json(changed=bool(changes), user_pool=user_pool_result(current), diff=diff_from_changes(changes))
+    return dict(changed=bool(changes), user_pool=user_pool_result(current), diff=diff_from_changes(changes))
 
 
 def converge(module, client):
+    """The flow of cognito_user_pool."""
     params = module.params
     validate_user_pool_params(params)
     current = find_user_pool(client, params["name"], params["pool_id"])
     if params["pool_id"] and current is None and params["state"] == "present":
-        raise CognitoError("no user pool has id '%s'; check the id, or omit pool_id to find the pool by name" % params["pool_id"])
+        raise AnsibleAWSError("no user pool has id '%s'; check the id, or omit pool_id to find the pool by name" % params["pool_id"])
     if params["state"] == "absent":
-        ensure_absent(module, client, current)
+        return ensure_absent(module, client, current)
     desired = desired_user_pool(params)
     if current is None:
-        ensure_created(module, client, desired)
-    ensure_updated(module, client, current, desired)
+        return ensure_created(module, client, desired)
+    return ensure_updated(module, client, current, desired)
 
 
-def run(module):
-    """Entry point of the cognito_user_pool module."""
-    run_cognito_module(module, converge, "user pool")
+def read_user_pools(module, client):
+    """The flow of cognito_user_pool_info."""
+    pool_id = module.params["pool_id"]
+    if pool_id:
+        pool = describe_user_pool(client, pool_id)
+        pools = [pool] if pool else []
+    else:
+        pools = list_user_pools(client, module.params["name"])
+    return dict(changed=False, user_pools=[user_pool_result(pool) for pool in pools])

@@ -25,12 +25,11 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginated_query_with_retries
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import password_policy_violations
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import require_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import run_cognito_module
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import password_policy_violations
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import paginate
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
 
@@ -75,13 +74,13 @@ def attribute_list(attributes):
 def validate_user_params(params):
     """Refuse, before any API call, what AWS would refuse or what cannot work."""
     if not params["username"]:
-        raise CognitoError("username must not be empty")
+        raise AnsibleAWSError("username must not be empty")
     read_only = sorted(set(params.get("attributes") or {}) & set(READ_ONLY_ATTRIBUTES))
     if read_only:
-        raise CognitoError("attributes %s are assigned by Cognito and cannot be set; remove them" % ", ".join(read_only))
+        raise AnsibleAWSError("attributes %s are assigned by Cognito and cannot be set; remove them" % ", ".join(read_only))
     blank = sorted(name for name, value in (params.get("attributes") or {}).items() if value is None)
     if blank:
-        raise CognitoError("attributes %s have no value; give each attribute a value" % ", ".join(blank))
+        raise AnsibleAWSError("attributes %s have no value; give each attribute a value" % ", ".join(blank))
 
 
 def planned_groups(current, groups, purge_groups):
@@ -206,16 +205,16 @@ def get_user(client, pool_id, username):
 
 def user_group_names(client, pool_id, username):
     """The names of the groups a user belongs to."""
-    groups = paginated_query_with_retries(client, "admin_list_groups_for_user", UserPoolId=pool_id, Username=username)
+    groups = paginate(client, "admin_list_groups_for_user", UserPoolId=pool_id, Username=username)
     return sorted(group["GroupName"] for group in groups["Groups"])
 
 
 def require_groups(client, pool_id, names):
     """Fail clearly, before anything changes, when a group in ``names`` does not exist in the pool."""
-    existing = paginated_query_with_retries(client, "list_groups", UserPoolId=pool_id)["Groups"]
+    existing = paginate(client, "list_groups", UserPoolId=pool_id)["Groups"]
     missing = sorted(set(names) - set(group["GroupName"] for group in existing))
     if missing:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "groups %s do not exist in user pool '%s'; create them first (kubeauth.eks_oidc.cognito_group)"
             % (", ".join("'%s'" % name for name in missing), pool_id)
         )
@@ -259,7 +258,7 @@ def check_before_change(client, params, user, current_groups):
         policy = require_user_pool(client, pool_id).get("Policies", {}).get("PasswordPolicy")
         problem = password_problems(passwords, policy, pool_id)
         if problem:
-            raise CognitoError(problem)
+            raise AnsibleAWSError(problem)
 
 
 def delete_again(client, pool_id, username):
@@ -273,15 +272,15 @@ def delete_again(client, pool_id, username):
 
 def ensure_absent(module, client, user):
     if user is None:
-        module.exit_json(changed=False, user={})
+        return dict(changed=False, user={})
     pool_id = module.params["user_pool_id"]
     before = user_result(user, user_group_names(client, pool_id, user["Username"]))
     if not module.check_mode:
         try:
             client.admin_delete_user(UserPoolId=pool_id, Username=user["Username"], aws_retry=True)
         except is_boto3_error_code("UserNotFoundException"):
-            module.exit_json(changed=False, user={})
-    module.exit_json(changed=True, user={}, diff={"before": before, "after": {}})
+            return dict(changed=False, user={})
+    return dict(changed=True, user={}, diff={"before": before, "after": {}})
 
 
 def ensure_created(module, client):
@@ -290,7 +289,7 @@ def ensure_created(module, client):
     groups = planned_groups([], params.get("groups") or [], True)
     if module.check_mode:
         planned = user_result(planned_user(params), groups)
-        module.exit_json(changed=True, user=planned, diff={"before": {}, "after": planned})
+        return dict(changed=True, user=planned, diff={"before": {}, "after": planned})
     username = client.admin_create_user(aws_retry=True, **create_request(params))["User"]["Username"]
     try:
         if params.get("password"):
@@ -300,11 +299,12 @@ def ensure_created(module, client):
         change_groups(client, pool_id, username, [], groups)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         # Leave nothing half-created: a user without its password or groups goes again.
-        module.fail_json_aws(e, msg="could not finish creating user '%s'; %s" % (
-            params["username"], delete_again(client, pool_id, username)))
+        raise AnsibleAWSError(
+            "could not finish creating user '%s'; %s" % (params["username"], delete_again(client, pool_id, username)), exception=e
+        )
     user = get_user(client, pool_id, username)
     result = user_result(user, user_group_names(client, pool_id, username))
-    module.exit_json(changed=True, user=result, diff={"before": {}, "after": result})
+    return dict(changed=True, user=result, diff={"before": {}, "after": result})
 
 
 def ensure_updated(module, client, user, current_groups):
@@ -329,10 +329,11 @@ def ensure_updated(module, client, user, current_groups):
             change_groups(client, pool_id, username, current_groups, desired["groups"])
         user = get_user(client, pool_id, username)
         current_groups = user_group_names(client, pool_id, username)
-    module.exit_json(changed=bool(changes), user=user_result(user, current_groups), diff=diff_from_changes(changes))
+    return dict(changed=bool(changes), user=user_result(user, current_groups), diff=diff_from_changes(changes))
 
 
 def converge(module, client):
+    """The flow of cognito_user."""
     params = module.params
     validate_user_params(params)
     pool_id = params["user_pool_id"]
@@ -341,18 +342,13 @@ def converge(module, client):
     except is_boto3_error_code("ResourceNotFoundException"):
         if params["state"] == "absent":
             # No pool, no user: there is nothing left to delete.
-            module.exit_json(changed=False, user={})
+            return dict(changed=False, user={})
         require_user_pool(client, pool_id)  # says clearly that the pool does not exist
         raise
     if params["state"] == "absent":
-        ensure_absent(module, client, user)
+        return ensure_absent(module, client, user)
     current_groups = user_group_names(client, pool_id, user["Username"]) if user else []
     check_before_change(client, params, user, current_groups)
     if user is None:
-        ensure_created(module, client)
-    ensure_updated(module, client, user, current_groups)
-
-
-def run(module):
-    """Entry point of the cognito_user module."""
-    run_cognito_module(module, converge, "user")
+        return ensure_created(module, client)
+    return ensure_updated(module, client, user, current_groups)

@@ -11,17 +11,16 @@ __metaclass__ = type
 import re
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import blank_to_none
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import describe_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import require_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import run_cognito_module
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import to_snake
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import blank_to_none
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import describe_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import without_none
 
 # The settings of a group, as options and as the API names them.
 GROUP_SETTINGS = (("description", "Description"), ("precedence", "Precedence"), ("role_arn", "RoleArn"))
@@ -33,23 +32,23 @@ ROLE_ARN_PATTERN = re.compile(r"^arn:[\w+=/,.@-]+:iam::[0-9]{12}:role/[\w+=/,.@-
 def validate_group_params(params):
     """Refuse, before any API call, the settings AWS would refuse."""
     if not params["name"]:
-        raise CognitoError("name must not be empty")
+        raise AnsibleAWSError("name must not be empty")
     precedence = params.get("precedence")
     if precedence is not None and precedence < 0:
-        raise CognitoError("precedence must be 0 or more (0 is the highest precedence), got %d" % precedence)
+        raise AnsibleAWSError("precedence must be 0 or more (0 is the highest precedence), got %d" % precedence)
     description = params.get("description")
     if description is not None and len(description) > 2048:
-        raise CognitoError("description must be at most 2048 characters, got %d" % len(description))
+        raise AnsibleAWSError("description must be at most 2048 characters, got %d" % len(description))
     role_arn = params.get("role_arn")
     if role_arn and not ROLE_ARN_PATTERN.match(role_arn):
-        raise CognitoError(
+        raise AnsibleAWSError(
             "role_arn must be an IAM role ARN such as arn:aws:iam::111122223333:role/NAME, got '%s'" % role_arn
         )
 
 
 def desired_group(params):
     """The user's settings in the shape GetGroup returns; None where the user said nothing."""
-    return without_none(dict((api, params.get(option)) for option, api in GROUP_SETTINGS))
+    return scrub_none_parameters(dict((api, params.get(option)) for option, api in GROUP_SETTINGS))
 
 
 def comparable_group(group):
@@ -91,43 +90,37 @@ def get_group(client, pool_id, name):
 
 def ensure_absent(module, client, current):
     if current is None:
-        module.exit_json(changed=False, group={})
+        return dict(changed=False, group={})
     if not module.check_mode:
         client.delete_group(UserPoolId=current["UserPoolId"], GroupName=current["GroupName"], aws_retry=True)
-    module.exit_json(changed=True, group={}, diff={"before": group_result(current), "after": {}})
+    return dict(changed=True, group={}, diff={"before": group_result(current), "after": {}})
 
 
 def ensure_created(module, client, desired):
     request = dict(desired, UserPoolId=module.params["user_pool_id"], GroupName=module.params["name"])
-    if module.check_mode:
-        module.exit_json(changed=True, group=group_result(request), diff={"before": {}, "after": group_result(request)})
-    group = client.create_group(aws_retry=True, **request)["Group"]
-    module.exit_json(changed=True, group=group_result(group), diff={"before": {}, "after": group_result(group)})
+    group = request if module.check_mode else client.create_group(aws_retry=True, **request)["Group"]
+    return dict(changed=True, group=group_result(group), diff={"before": {}, "after": group_result(group)})
 
 
 def ensure_updated(module, client, current, desired):
     changes = plan_changes(comparable_group(current), desired)
     if changes and not module.check_mode:
         current = client.update_group(aws_retry=True, **update_request(current, desired))["Group"]
-    module.exit_json(changed=bool(changes), group=group_result(current), diff=diff_from_changes(changes))
+    return dict(changed=bool(changes), group=group_result(current), diff=diff_from_changes(changes))
 
 
 def converge(module, client):
+    """The flow of cognito_group."""
     params = module.params
     validate_group_params(params)
     pool_id = params["user_pool_id"]
     if params["state"] == "absent":
         # No pool, no group: deleting a group of a pool that is gone has nothing left to do.
         exists = describe_user_pool(client, pool_id) is not None
-        ensure_absent(module, client, get_group(client, pool_id, params["name"]) if exists else None)
+        return ensure_absent(module, client, get_group(client, pool_id, params["name"]) if exists else None)
     require_user_pool(client, pool_id)
     current = get_group(client, pool_id, params["name"])
     desired = desired_group(params)
     if current is None:
-        ensure_created(module, client, desired)
-    ensure_updated(module, client, current, desired)
-
-
-def run(module):
-    """Entry point of the cognito_group module."""
-    run_cognito_module(module, converge, "user pool group")
+        return ensure_created(module, client, desired)
+    return ensure_updated(module, client, current, desired)

@@ -16,15 +16,16 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import blank_to_none
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import require_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import run_cognito_module
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import to_snake
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import blank_to_none
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import describe_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import without_none
 
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_WORDS = ("aws", "amazon", "cognito")
@@ -35,14 +36,14 @@ UPDATABLE_SETTINGS = ("CustomDomainConfig.CertificateArn", "ManagedLoginVersion"
 
 def validate_prefix(domain):
     if len(domain) > 63 or not LABEL.match(domain):
-        raise CognitoError(
+        raise AnsibleAWSError(
             "domain '%s' is not a valid domain prefix: use 1 to 63 lowercase letters, digits and hyphens, "
             "not starting or ending with a hyphen (for a custom domain such as auth.example.com, "
             "give certificate_arn)" % domain
         )
     reserved = [word for word in RESERVED_WORDS if word in domain]
     if reserved:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "domain '%s' contains the reserved word%s %s, which AWS refuses in a domain prefix; choose another prefix"
             % (domain, "s" if len(reserved) > 1 else "", " and ".join("'%s'" % word for word in reserved))
         )
@@ -51,7 +52,7 @@ def validate_prefix(domain):
 def validate_fqdn(domain):
     labels = domain.split(".")
     if len(domain) > 253 or len(labels) < 2 or not all(LABEL.match(label) for label in labels):
-        raise CognitoError(
+        raise AnsibleAWSError(
             "domain '%s' is not a fully qualified domain name such as auth.example.com (lowercase letters, "
             "digits and hyphens, labels separated by dots); with certificate_arn the domain is a custom domain"
             % domain
@@ -61,12 +62,12 @@ def validate_fqdn(domain):
 def validate_certificate_arn(certificate_arn):
     match = CERTIFICATE_ARN.match(certificate_arn)
     if not match:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "certificate_arn '%s' is not an ACM certificate ARN such as "
             "arn:aws:acm:us-east-1:111122223333:certificate/EXAMPLE" % certificate_arn
         )
     if match.group(1) == "aws" and match.group(2) != "us-east-1":
-        raise CognitoError(
+        raise AnsibleAWSError(
             "certificate_arn '%s' is in %s; a Cognito custom domain is served through CloudFront, "
             "which needs the ACM certificate in us-east-1" % (certificate_arn, match.group(2))
         )
@@ -93,7 +94,7 @@ def is_custom(description):
 def desired_domain(params):
     """The user's settings in the shape DescribeUserPoolDomain returns; None where the user said nothing."""
     arn = params.get("certificate_arn")
-    return without_none({
+    return scrub_none_parameters({
         "Domain": params["domain"],
         "CustomDomainConfig": {"CertificateArn": arn} if arn else None,
         "ManagedLoginVersion": params.get("managed_login_version"),
@@ -136,8 +137,8 @@ def refuse_foreign_domain(description, pool_id, deleting=False):
             description["Domain"], description["UserPoolId"], " (account %s)" % account if account else "", pool_id,
         )
         if deleting:
-            raise CognitoError("%s; it is not deleted. Give user_pool_id: %s to delete it" % (owner, description["UserPoolId"]))
-        raise CognitoError("%s; choose another domain, or remove it from that pool first" % owner)
+            raise AnsibleAWSError("%s; it is not deleted. Give user_pool_id: %s to delete it" % (owner, description["UserPoolId"]))
+        raise AnsibleAWSError("%s; choose another domain, or remove it from that pool first" % owner)
 
 
 def refuse_second_domain(pool, desired):
@@ -145,7 +146,7 @@ def refuse_second_domain(pool, desired):
     custom = bool(desired.get("CustomDomainConfig"))
     existing = pool.get("CustomDomain" if custom else "Domain")
     if existing and existing != desired["Domain"]:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "user pool '%s' already has the %s domain '%s'; a pool has only one, so remove it first "
             "(state: absent, domain: %s) to use '%s'" % (
                 pool["Id"], "custom" if custom else "prefix", existing, existing, desired["Domain"],
@@ -156,10 +157,9 @@ def refuse_second_domain(pool, desired):
 def refuse_immutable_changes(changes):
     immutable = dict((path, change) for path, change in changes.items() if path not in UPDATABLE_SETTINGS)
     if immutable:
-        details = "; ".join("%s: %s -> %s" % (path, c["before"], c["after"]) for path, c in sorted(immutable.items()))
-        raise CognitoError(
+        raise AnsibleAWSError(
             "these domain settings cannot be changed in place: %s. Delete the domain (state: absent) and "
-            "create it again" % details
+            "create it again" % describe_changes(immutable)
         )
 
 
@@ -184,29 +184,29 @@ def create_request(pool_id, desired):
 
 def ensure_absent(module, client, pool_id, current):
     if current is None:
-        module.exit_json(changed=False, domain={}, hosted_ui_url=None)
+        return dict(changed=False, domain={}, hosted_ui_url=None)
     refuse_foreign_domain(current, pool_id, deleting=True)
     if not module.check_mode:
         client.delete_user_pool_domain(Domain=current["Domain"], UserPoolId=pool_id, aws_retry=True)
     before = domain_result(current)["domain"]
-    module.exit_json(changed=True, domain={}, hosted_ui_url=None, diff={"before": before, "after": {}})
+    return dict(changed=True, domain={}, hosted_ui_url=None, diff={"before": before, "after": {}})
 
 
 def ensure_created(module, client, pool_id, desired):
     pool = require_user_pool(client, pool_id)
     refuse_second_domain(pool, desired)
     if module.check_mode:
-        planned = domain_result(dict(comparable_domain(desired), UserPoolId=pool_id))
-        module.exit_json(changed=True, diff={"before": {}, "after": planned["domain"]}, **planned)
-    client.create_user_pool_domain(aws_retry=True, **create_request(pool_id, desired))
-    result = domain_result(describe_domain(client, desired["Domain"]))
-    module.exit_json(changed=True, diff={"before": {}, "after": result["domain"]}, **result)
+        created = domain_result(dict(comparable_domain(desired), UserPoolId=pool_id))
+    else:
+        client.create_user_pool_domain(aws_retry=True, **create_request(pool_id, desired))
+        created = domain_result(describe_domain(client, desired["Domain"]))
+    return dict(changed=True, diff={"before": {}, "after": created["domain"]}, **created)
 
 
 def ensure_updated(module, client, current, desired):
     comparable = comparable_domain(current)
     if is_custom(comparable) != bool(desired.get("CustomDomainConfig")):
-        raise CognitoError(
+        raise AnsibleAWSError(
             "domain '%s' is a %s domain; it cannot become a %s domain. Delete it (state: absent) and create it again"
             % (current["Domain"], "custom" if is_custom(comparable) else "prefix",
                "prefix" if is_custom(comparable) else "custom")
@@ -216,23 +216,19 @@ def ensure_updated(module, client, current, desired):
     if changes and not module.check_mode:
         client.update_user_pool_domain(aws_retry=True, **update_request(current, desired))
         current = describe_domain(client, current["Domain"])
-    module.exit_json(changed=bool(changes), diff=diff_from_changes(changes), **domain_result(current))
+    return dict(changed=bool(changes), diff=diff_from_changes(changes), **domain_result(current))
 
 
 def converge(module, client):
+    """The flow of cognito_user_pool_domain."""
     params = module.params
     validate_domain_params(params)
     pool_id = params["user_pool_id"]
     current = describe_domain(client, params["domain"])
     if params["state"] == "absent":
-        ensure_absent(module, client, pool_id, current)
+        return ensure_absent(module, client, pool_id, current)
     refuse_foreign_domain(current, pool_id)
     desired = desired_domain(params)
     if current is None:
-        ensure_created(module, client, pool_id, desired)
-    ensure_updated(module, client, current, desired)
-
-
-def run(module):
-    """Entry point of the cognito_user_pool_domain module."""
-    run_cognito_module(module, converge, "user pool domain")
+        return ensure_created(module, client, pool_id, desired)
+    return ensure_updated(module, client, current, desired)

@@ -10,16 +10,16 @@ __metaclass__ = type
 
 from urllib.parse import urlsplit
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import CognitoError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import describe_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import find_user_pool_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import require_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import run_cognito_module
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import to_snake
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import describe_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import find_user_pool_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import without_none
 
 # What UpdateUserPoolClient accepts besides the ids. It resets every one of
 # these that it is not given, so an update sends all of them (current + changes).
@@ -79,11 +79,11 @@ def validate_redirect_urls(option, urls):
     for url in urls or []:
         parts = urlsplit(url)
         if not parts.scheme or "://" not in url:
-            raise CognitoError("%s: '%s' is not an absolute URL such as https://example.com/callback" % (option, url))
+            raise AnsibleAWSError("%s: '%s' is not an absolute URL such as https://example.com/callback" % (option, url))
         if parts.fragment or url.endswith("#"):
-            raise CognitoError("%s: '%s' has a fragment (#...); AWS does not allow one in a redirect URL" % (option, url))
+            raise AnsibleAWSError("%s: '%s' has a fragment (#...); AWS does not allow one in a redirect URL" % (option, url))
         if parts.scheme == "http" and parts.hostname != "localhost":
-            raise CognitoError(
+            raise AnsibleAWSError(
                 "%s: '%s' uses http; AWS requires https except for http://localhost" % (option, url)
             )
 
@@ -91,13 +91,13 @@ def validate_redirect_urls(option, urls):
 def validate_client_params(params):
     """Refuse, before any API call, the settings AWS would refuse."""
     if not params["name"] and not params["client_id"]:
-        raise CognitoError("one of name or client_id is required")
+        raise AnsibleAWSError("one of name or client_id is required")
     units = params.get("token_validity_units") or {}
     for token, field, unit_key, default_unit, default, low, high in TOKENS:
         value = params.get(token + "_validity")
         if value is None:
             if units.get(token):
-                raise CognitoError(
+                raise AnsibleAWSError(
                     "token_validity_units.%s needs %s_validity: a unit alone would change what the client's "
                     "current number means" % (token, token)
                 )
@@ -105,7 +105,7 @@ def validate_client_params(params):
         unit = units.get(token) or default_unit
         seconds = value * UNIT_SECONDS[unit]
         if not low <= seconds <= high:
-            raise CognitoError(
+            raise AnsibleAWSError(
                 "%s_validity %d %s is outside what AWS allows for %s tokens: %s to %s%s" % (
                     token, value, unit, token.split("_", 1)[0], describe_duration(low), describe_duration(high),
                     "" if units.get(token) else " (the unit defaults to %s; set token_validity_units.%s)" % (unit, token),
@@ -113,19 +113,19 @@ def validate_client_params(params):
             )
     flows = params.get("allowed_oauth_flows") or []
     if "client_credentials" in flows and len(flows) > 1:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "allowed_oauth_flows: client_credentials cannot be combined with code or implicit; use one client per kind"
         )
     scopes = params.get("allowed_oauth_scopes") or []
     standard = [scope for scope in scopes if "/" not in scope]
     if "client_credentials" in flows and standard:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "allowed_oauth_flows client_credentials grants only a resource server's custom scopes "
             "(IDENTIFIER/NAME), not %s" % ", ".join(standard)
         )
     lacking = [scope for scope in SCOPES_NEEDING_OPENID if scope in scopes]
     if lacking and "openid" not in scopes:
-        raise CognitoError("allowed_oauth_scopes: %s need openid as well; add openid" % ", ".join(lacking))
+        raise AnsibleAWSError("allowed_oauth_scopes: %s need openid as well; add openid" % ", ".join(lacking))
     validate_redirect_urls("callback_urls", params.get("callback_urls"))
     validate_redirect_urls("logout_urls", params.get("logout_urls"))
 
@@ -135,26 +135,26 @@ def validate_client_state(client, has_secret):
     flows = client.get("AllowedOAuthFlows") or []
     if client.get("AllowedOAuthFlowsUserPoolClient"):
         if not flows:
-            raise CognitoError("allowed_oauth_flows_user_pool_client is true but the client would have no allowed_oauth_flows")
+            raise AnsibleAWSError("allowed_oauth_flows_user_pool_client is true but the client would have no allowed_oauth_flows")
         if not client.get("AllowedOAuthScopes"):
-            raise CognitoError("allowed_oauth_flows %s need allowed_oauth_scopes, such as [openid]" % ", ".join(flows))
+            raise AnsibleAWSError("allowed_oauth_flows %s need allowed_oauth_scopes, such as [openid]" % ", ".join(flows))
     browser_flows = [flow for flow in flows if flow in ("code", "implicit")]
     if browser_flows and not client.get("CallbackURLs"):
-        raise CognitoError(
+        raise AnsibleAWSError(
             "allowed_oauth_flows %s need callback_urls: the hosted UI sends the user back to one of them"
             % ", ".join(browser_flows)
         )
     if "client_credentials" in flows and not has_secret:
-        raise CognitoError("allowed_oauth_flows client_credentials needs a client secret (generate_secret: true)")
+        raise AnsibleAWSError("allowed_oauth_flows client_credentials needs a client secret (generate_secret: true)")
     if "client_credentials" in flows and browser_flows:
-        raise CognitoError("allowed_oauth_flows: client_credentials cannot be combined with %s" % ", ".join(browser_flows))
+        raise AnsibleAWSError("allowed_oauth_flows: client_credentials cannot be combined with %s" % ", ".join(browser_flows))
     default_redirect = client.get("DefaultRedirectURI")
     if default_redirect and default_redirect not in (client.get("CallbackURLs") or []):
-        raise CognitoError("default_redirect_uri '%s' must be one of the client's callback_urls" % default_redirect)
+        raise AnsibleAWSError("default_redirect_uri '%s' must be one of the client's callback_urls" % default_redirect)
     refresh = validity_seconds(client, "refresh_token")
     for token in ("access_token", "id_token"):
         if validity_seconds(client, token) > refresh:
-            raise CognitoError(
+            raise AnsibleAWSError(
                 "%s validity (%s) cannot be longer than the refresh token validity (%s)"
                 % (token.replace("_", " "), describe_duration(validity_seconds(client, token)), describe_duration(refresh))
             )
@@ -202,7 +202,7 @@ def desired_user_pool_client(params, current=None):
     desired["PreventUserExistenceErrors"] = None if prevent is None else ("ENABLED" if prevent else "LEGACY")
     desired["EnableTokenRevocation"] = params.get("enable_token_revocation")
     desired["DefaultRedirectURI"] = params.get("default_redirect_uri")
-    return dict((key, value) for key, value in without_none(desired).items() if value != {})
+    return dict((key, value) for key, value in scrub_none_parameters(desired).items() if value != {})
 
 
 def comparable_user_pool_client(client):
@@ -240,7 +240,7 @@ def drop_equivalent_validities(current, desired):
 def refuse_secret_change(current, generate_secret):
     has_secret = bool(current.get("ClientSecret"))
     if generate_secret is not None and generate_secret != has_secret:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "app client '%s' (%s) has %s client secret, and a secret is fixed at creation: AWS cannot add "
             "or remove one. Set generate_secret: %s, or delete the client (state: absent) and create it again "
             "(it gets a new client_id)" % (
@@ -285,28 +285,28 @@ def user_pool_client_result(client):
 
 def ensure_absent(module, client, pool_id):
     params = module.params
-    if describe_user_pool(client, pool_id) is None:
-        module.exit_json(changed=False, client={})
-    current = find_user_pool_client(client, pool_id, params["name"], params["client_id"])
+    current = None
+    if describe_user_pool(client, pool_id) is not None:
+        current = find_user_pool_client(client, pool_id, params["name"], params["client_id"])
     if current is None:
-        module.exit_json(changed=False, client={})
+        return dict(changed=False, client={})
     if not module.check_mode:
         client.delete_user_pool_client(UserPoolId=pool_id, ClientId=current["ClientId"], aws_retry=True)
-    module.exit_json(changed=True, client={}, diff={"before": user_pool_client_result(current), "after": {}})
+    return dict(changed=True, client={}, diff={"before": user_pool_client_result(current), "after": {}})
 
 
 def ensure_created(module, client, pool_id, desired):
     params = module.params
     if not params["name"]:
-        raise CognitoError("name is required to create an app client")
+        raise AnsibleAWSError("name is required to create an app client")
     validate_client_state(merge_desired(comparable_user_pool_client({}), desired), bool(params["generate_secret"]))
     if module.check_mode:
-        planned = user_pool_client_result(dict(desired, UserPoolId=pool_id))
-        planned["generate_secret"] = bool(params["generate_secret"])
-        module.exit_json(changed=True, client=planned, diff={"before": {}, "after": planned})
-    created = client.create_user_pool_client(aws_retry=True, **create_request(pool_id, desired, params["generate_secret"]))
-    result = user_pool_client_result(created["UserPoolClient"])
-    module.exit_json(changed=True, client=result, diff={"before": {}, "after": result})
+        created = user_pool_client_result(dict(desired, UserPoolId=pool_id))
+        created["generate_secret"] = bool(params["generate_secret"])
+    else:
+        response = client.create_user_pool_client(aws_retry=True, **create_request(pool_id, desired, params["generate_secret"]))
+        created = user_pool_client_result(response["UserPoolClient"])
+    return dict(changed=True, client=created, diff={"before": {}, "after": created})
 
 
 def ensure_updated(module, client, current, desired):
@@ -318,28 +318,24 @@ def ensure_updated(module, client, current, desired):
         validate_client_state(merge_desired(comparable, desired), bool(current.get("ClientSecret")))
     if changes and not module.check_mode:
         current = client.update_user_pool_client(aws_retry=True, **update_request(current, desired))["UserPoolClient"]
-    module.exit_json(changed=bool(changes), client=user_pool_client_result(current), diff=diff_from_changes(changes))
+    return dict(changed=bool(changes), client=user_pool_client_result(current), diff=diff_from_changes(changes))
 
 
 def converge(module, client):
+    """The flow of cognito_user_pool_client."""
     params = module.params
     validate_client_params(params)
     pool_id = params["user_pool_id"]
     if params["state"] == "absent":
-        ensure_absent(module, client, pool_id)
+        return ensure_absent(module, client, pool_id)
     require_user_pool(client, pool_id)
     current = find_user_pool_client(client, pool_id, params["name"], params["client_id"])
     if params["client_id"] and current is None:
-        raise CognitoError(
+        raise AnsibleAWSError(
             "user pool '%s' has no app client with id '%s'; check the id, or omit client_id to find "
             "(or create) the client by name" % (pool_id, params["client_id"])
         )
     desired = desired_user_pool_client(params, current)
     if current is None:
-        ensure_created(module, client, pool_id, desired)
-    ensure_updated(module, client, current, desired)
-
-
-def run(module):
-    """Entry point of the cognito_user_pool_client module."""
-    run_cognito_module(module, converge, "app client")
+        return ensure_created(module, client, pool_id, desired)
+    return ensure_updated(module, client, current, desired)
