@@ -13,14 +13,21 @@ the Kubernetes user the API server would see, with EKS's prefix rules
 (``effective_claim_mapping`` in eks.py).
 
 What the module shares with the kubectl credential plugin (decoding a JWT
-without verifying it, discovery, the token endpoint grants) comes from
-credential_plugin.py, which must stay standard-library only.
+without verifying it, discovery, the token endpoint grants, the https rule,
+the scrubbing of error text) comes from credential_plugin.py, which must stay
+standard-library only.
+
+Every URL the module fetches or posts to must be https, checked before the
+request; JWT times and ``leeway`` are bounded; error text is scrubbed of
+secrets; tokens are returned as they are, and only to a task with ``no_log``.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import math
 import re
 import time
 import traceback
@@ -40,6 +47,7 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing library
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.common.parameters import remove_values
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -62,6 +70,12 @@ COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com
 GROUP_CLAIM_NAME = re.compile(r"(^|[:/_.-])(groups?|roles?)$", re.IGNORECASE)
 AUTHENTICATED_GROUP = "system:authenticated"
 MAPPING_OPTIONS = ("username_claim", "username_prefix", "groups_claim", "groups_prefix")
+# kube-apiserver allows no clock skew; a few minutes cover a badly kept clock, more would accept stale tokens.
+MAX_LEEWAY = 300
+TIME_CLAIMS = ("exp", "iat", "nbf")
+# The options whose values never appear in error text (Ansible masks them too, but only as given: not
+# form- or JSON-encoded, as an identity provider that echoes the request may write them).
+SECRET_OPTIONS = ("token", "refresh_token", "password")
 
 
 class OidcError(Exception):
@@ -140,6 +154,78 @@ def token_settings(params, token_issuer=None):
 
 
 # ---------------------------------------------------------------------------
+# Input refused before any request, and error text without secrets (pure)
+# ---------------------------------------------------------------------------
+
+def require_https(url, name):
+    """OidcError unless ``url`` is https: the plugin's rule (credential_plugin.https_problem), checked before any request."""
+    problem = credential_plugin.https_problem(url, name)
+    if problem:
+        raise OidcError(problem)
+
+
+def check_options(params, settings, no_log):
+    """Refuse, before any request, options that would leak a secret, trust a swappable key set or accept stale tokens.
+
+    ``settings`` is what ``token_settings`` made of ``params``; ``no_log`` is
+    whether the task runs with ``no_log: true``.
+    """
+    leeway = params["leeway"]
+    if not 0 <= leeway <= MAX_LEEWAY:
+        raise OidcError(
+            "leeway is %d s; it must be between 0 and %d s: it is the clock skew allowed when checking exp, "
+            "kube-apiserver allows none, and more than a few minutes would accept tokens that already expired"
+            % (leeway, MAX_LEEWAY)
+        )
+    if params["return_tokens"] and not no_log:
+        raise OidcError(
+            "return_tokens returns the ID, access and refresh tokens in clear in the task's result; set no_log: true "
+            "on the task (the registered variable still holds them), or leave return_tokens off"
+        )
+    # Checked here too, not only at discovery: a Cognito login or refresh comes before it.
+    if settings["issuer_url"]:
+        require_https(settings["issuer_url"], "issuer_url")
+    if params["discovery_url"]:
+        require_https(params["discovery_url"], "discovery_url")
+
+
+def check_time_claims(claims):
+    """Refuse an exp, iat or nbf that is not a time (a number of seconds from 1970 to year 9999).
+
+    JSON allows 1e20, and Python's JSON reader also NaN and Infinity: such a
+    value cannot be compared with the clock or written as a date.
+    """
+    for name in TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        shown = json.dumps(value)[:40]  # as the token writes it: 1e+20, NaN, Infinity, "1612764351", null
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise OidcError(
+                "token refused: its %s claim %s is not a number of seconds since 1970 (an RFC 7519 NumericDate); "
+                "the token is malformed" % (name, shown)
+            )
+        if not 0 <= value <= credential_plugin.LATEST_EPOCH:  # NaN fails every comparison
+            finite = isinstance(value, int) or math.isfinite(value)  # an int is; math.isfinite(10 ** 400) overflows
+            raise OidcError(
+                "token refused: its %s claim %s is %s; a token's times are seconds since 1970 up to %d "
+                "(9999-12-31T23:59:59Z); the token is malformed"
+                % (name, shown, "out of range" if finite else "not a finite number", credential_plugin.LATEST_EPOCH)
+            )
+
+
+def secrets_of(params):
+    """The module's own secret inputs (the no_log options that carry tokens or passwords)."""
+    return [params[option] for option in SECRET_OPTIONS if params.get(option)]
+
+
+def failure_message(error, params):
+    """The text of ``error`` for ``msg``: scrubbed of secret-shaped text and of the module's own secret inputs,
+    in any encoding (credential_plugin.scrub)."""
+    return credential_plugin.scrub(str(error), secrets_of(params))
+
+
+# ---------------------------------------------------------------------------
 # Verification (pure, given the discovery document and the JWKS)
 # ---------------------------------------------------------------------------
 
@@ -198,12 +284,13 @@ def verify_id_token(token, issuer_url, audience, discovery, jwks, leeway=0):
     """The claims of ``token`` once verified as kube-apiserver verifies it; OidcError says what is wrong."""
     claims = decode_claims(token)
     header = decode_header(token)
+    check_time_claims(claims)
     check_algorithm(header.get("alg"), discovery)
     alg = header["alg"]
     key = signing_key(jwks, header, alg, discovery.get("jwks_uri", "the JWKS"))
     options = {"require": list(REQUIRED_CLAIMS)}
     try:
-        return jwt.decode(token, key, algorithms=[alg], audience=audience, issuer=issuer_url, leeway=leeway, options=options)
+        verified = jwt.decode(token, key, algorithms=[alg], audience=audience, issuer=issuer_url, leeway=leeway, options=options)
     except jwt.exceptions.InvalidSignatureError:
         raise OidcError(
             "token refused: its signature does not match its header and payload; the token was altered after it "
@@ -226,11 +313,19 @@ def verify_id_token(token, issuer_url, audience, discovery, jwks, leeway=0):
             "the token was issued to another app client" % (claims.get("aud"), audience)
         )
     except jwt.exceptions.InvalidIssuerError:
-        raise OidcError("token refused: its issuer (iss) %r is not the expected issuer %r" % (claims.get("iss"), issuer_url))
+        raise _wrong_issuer(claims, issuer_url)
     except jwt.exceptions.ImmatureSignatureError:
         raise OidcError("token refused: it is not valid yet (iat or nbf in the future); check the clocks")
     except jwt.exceptions.InvalidTokenError as e:
         raise OidcError("token refused: %s" % e)
+    # PyJWT 2.10.0 compared a str issuer as a substring (CVE-2024-53861); compare exactly whatever is installed.
+    if verified.get("iss") != issuer_url:
+        raise _wrong_issuer(claims, issuer_url)
+    return verified
+
+
+def _wrong_issuer(claims, issuer_url):
+    return OidcError("token refused: its issuer (iss) %r is not the expected issuer %r" % (claims.get("iss"), issuer_url))
 
 
 def decode_header(token):
@@ -249,13 +344,26 @@ def decode_claims(token):
         raise OidcError("token refused: %s" % e)
 
 
-def issuer_documents(issuer_url, discovery_url=None, ca_file=None):
-    """(discovery document, JWKS) of an issuer; discovery must name ``issuer_url`` as its issuer."""
+def issuer_discovery(issuer_url, discovery_url=None, ca_file=None):
+    """The issuer's discovery document; it must name ``issuer_url`` as its issuer.
+
+    credential_plugin.discover refuses, before any request, an issuer or
+    discovery URL that is not https, and a document that hands out an
+    endpoint (jwks_uri, token_endpoint, ...) that is not.
+    """
     try:
-        discovery = credential_plugin.discover(issuer_url, discovery_url, ca_file)
-        jwks_uri = discovery.get("jwks_uri")
-        if not jwks_uri:
-            raise OidcError("the issuer's discovery document has no jwks_uri")
+        return credential_plugin.discover(issuer_url, discovery_url, ca_file)
+    except credential_plugin.PluginError as e:
+        raise OidcError(str(e))
+
+
+def issuer_documents(issuer_url, discovery_url=None, ca_file=None):
+    """(discovery document, JWKS) of an issuer; discovery must name ``issuer_url`` as its issuer; all over https."""
+    discovery = issuer_discovery(issuer_url, discovery_url, ca_file)
+    jwks_uri = discovery.get("jwks_uri")
+    if not jwks_uri:
+        raise OidcError("the issuer's discovery document has no jwks_uri")
+    try:
         status, jwks = credential_plugin.http_json(jwks_uri, ca_file=ca_file)
     except credential_plugin.PluginError as e:
         raise OidcError(str(e))
@@ -352,6 +460,7 @@ def _cognito_call(module, region, call, what, **request):
         client = cognito_client(module)
     else:  # the region is part of the pool id
         client = module.client("cognito-idp", retry_decorator=AWSRetry.jittered_backoff(), region=region)
+    require_https(client.meta.endpoint_url, "the Cognito API endpoint (endpoint_url)")
     try:
         return _cognito_result(getattr(client, call)(aws_retry=True, **request), what)
     except is_boto3_error_code("NotAuthorizedException") as e:
@@ -377,7 +486,7 @@ def obtain_tokens(module, settings):
             tokens = _cognito_call(module, region, "initiate_auth", "the refresh token", **request)
             tokens["refresh_token"] = tokens["refresh_token"] or params["refresh_token"]
             return tokens, "cognito_refresh_token"
-        discovery = _discovery(issuer, params)
+        discovery = issuer_discovery(issuer, params["discovery_url"], params["ca_file"])
         tokens = _grant(credential_plugin.refresh_grant, discovery, client_id, params["refresh_token"], params["ca_file"])
         return tokens, "refresh_token"
     parameters = {"USERNAME": params["username"], "PASSWORD": params["password"]}
@@ -387,17 +496,10 @@ def obtain_tokens(module, settings):
     if pool_id or not issuer:
         request = dict(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=parameters)
         return _cognito_call(module, region, "initiate_auth", "USER_PASSWORD_AUTH", **request), "cognito_user_password"
-    discovery = _discovery(issuer, params)
+    discovery = issuer_discovery(issuer, params["discovery_url"], params["ca_file"])
     tokens = _grant(credential_plugin.password_grant, discovery, client_id, params["username"], params["password"],
                     credential_plugin.DEFAULT_SCOPES, params["ca_file"])
     return tokens, "password"
-
-
-def _discovery(issuer, params):
-    try:
-        return credential_plugin.discover(issuer, params["discovery_url"], params["ca_file"])
-    except credential_plugin.PluginError as e:
-        raise OidcError(str(e))
 
 
 def _grant(grant, discovery, *args):
@@ -418,9 +520,11 @@ def token_info(module):
     """The module's result for its options."""
     params = module.params
     settings = token_settings(params)
+    check_options(params, settings, module.no_log)
     tokens, source = obtain_tokens(module, settings)
     token = tokens["id_token"]
     header, claims = decode_header(token), decode_claims(token)
+    check_time_claims(claims)
     if not settings["issuer_url"] and source.startswith("cognito"):
         # Straight from Cognito's API over TLS: its iss is the pool's issuer.
         settings = token_settings(params, claims.get("iss"))
@@ -449,6 +553,22 @@ def token_info(module):
     return result
 
 
+def exit_with_tokens(module, result, tokens):
+    """Exit with ``result`` plus ``tokens`` exactly as obtained.
+
+    Ansible masks every return value equal to a no_log option's value (and
+    stars out each occurrence inside strings), so a refresh token that Cognito
+    does not renew came back as VALUE_SPECIFIED_IN_NO_LOG_PARAMETER. Here the
+    rest of the result, the invocation included, is masked as Ansible masks
+    it; the tokens are not. That is safe because ``check_options`` requires
+    ``no_log`` on a task that asks for tokens.
+    """
+    masked = remove_values(dict(result, changed=False, invocation={"module_args": module.params}), module.no_log_values)
+    masked["tokens"] = tokens
+    module.no_log_values.clear()  # everything else is masked already
+    module.exit_json(**masked)
+
+
 def run(module):
     """Entry point of the oidc_token_info module."""
     if not HAS_JWT:
@@ -456,7 +576,11 @@ def run(module):
     try:
         result = token_info(module)
     except OidcError as e:
-        module.fail_json(msg=str(e), **e.result)
+        module.fail_json(msg=failure_message(e, module.params), **e.result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
-        module.fail_json_aws(e, msg="Cognito authentication failed")
+        # Not fail_json_aws: it would copy Cognito's unscrubbed error response into the result.
+        module.fail_json(msg=failure_message("Cognito authentication failed: %s" % e, module.params))
+    tokens = result.pop("tokens", None)
+    if tokens:
+        exit_with_tokens(module, result, tokens)
     module.exit_json(changed=False, **result)

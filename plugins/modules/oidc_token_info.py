@@ -26,6 +26,16 @@ description:
     (C(alg=none) and HMAC algorithms such as C(HS256) are refused); C(iss) is O(issuer_url); C(aud) includes
     O(audience); C(exp) has not passed (with O(leeway)). A refused token fails the task with a message that says
     why (altered, wrong audience, wrong issuer, expired, unsigned, HMAC forgery, unknown key).
+  - A token whose C(exp), C(iat) or C(nbf) is not a number of seconds between 1970 and year 9999 (a string,
+    C(1e20), C(NaN), C(Infinity)) is refused as malformed, also with O(verify=false).
+  - Every URL the module fetches or posts to must be C(https://) - O(issuer_url), O(discovery_url), the discovery
+    document's C(jwks_uri) and C(token_endpoint), and the Cognito API endpoint when it sends a password or refresh
+    token. An C(http://) URL, loopback included, is refused before any request - a key set fetched over plain http
+    can be swapped on the path, and a grant or token sent over it can be read.
+  - Error messages never quote a secret - the identity provider's error text is scrubbed of JWT-shaped strings,
+    of the values of fields such as C(refresh_token=), C(access_token=), C(id_token=), C(password=) and
+    C(client_secret=), of bearer tokens, and of the values of O(token), O(refresh_token) and O(password), also
+    when form- or JSON-encoded.
   - RV(kubernetes_user) applies the claim mapping of the cluster's identity provider config with EKS's rules - the
     username claim defaults to C(sub); an unset username prefix means C(<issuer_url>#) except with the claim
     C(email), which gets none; the prefix C(-) means none; each group gets the groups prefix; every user is also
@@ -61,7 +71,8 @@ options:
     type: str
   issuer_url:
     description:
-      - The issuer, exactly as the token's C(iss) and the cluster's identity provider config spell it.
+      - The issuer, exactly as the token's C(iss) and the cluster's identity provider config spell it. Must be
+        C(https://), as kube-apiserver requires.
       - Defaults to the issuer of O(identity_provider_config) or of O(user_pool_id); for a token just obtained from
         Cognito's API, its own C(iss).
     type: str
@@ -73,6 +84,7 @@ options:
   discovery_url:
     description:
       - Where the issuer's OpenID configuration is, when not at O(issuer_url)C(/.well-known/openid-configuration).
+        Must be C(https://).
         In the sandbox, the Cognito issuer's host does not resolve and its documents are at
         C(https://127.0.0.1:PORT/POOL/.well-known/openid-configuration).
       - The document must still name O(issuer_url) as its issuer.
@@ -90,6 +102,7 @@ options:
   leeway:
     description:
       - Seconds of clock skew to allow when checking C(exp). kube-apiserver allows none.
+      - At most V(300) (five minutes); a negative value or more than V(300) fails the task.
     type: int
     default: 0
   identity_provider_config:
@@ -119,7 +132,9 @@ options:
   return_tokens:
     description:
       - Whether to return the ID token (and the access and refresh tokens when obtained) in RV(tokens).
-      - Ansible cannot hide return values; a task that sets this should also set C(no_log=true).
+      - The tokens are returned in clear, so the task must set C(no_log=true); without it the task fails before any
+        request. The registered variable still holds them; pass them on only to tasks that also set
+        C(no_log=true) or to files of mode C(0600).
     type: bool
     default: false
 extends_documentation_fragment:
@@ -133,7 +148,7 @@ notes:
   - The kubectl credential plugin of this collection (see docs/login.md) obtains tokens the same way, with the
     standard library only, and caches them.
 requirements:
-  - PyJWT[crypto] >= 2.4
+  - PyJWT[crypto] >= 2.10.1 (2.10.0 checks the issuer as a substring, CVE-2024-53861)
 seealso:
   - module: kubeauth.eks_oidc.eks_identity_provider_config
   - module: kubeauth.eks_oidc.cognito_user
@@ -170,7 +185,7 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: "'gid:secret-reader' in who.kubernetes_user.groups"
 
-- name: Refresh, and keep the new ID token (hide the task's output)
+- name: Refresh, and get the tokens back (return_tokens needs no_log - the result holds them in clear)
   kubeauth.eks_oidc.oidc_token_info:
     refresh_token: "{{ refresh_token }}"
     client_id: 702vqsrjicklgb7c5b7b50i1gc
@@ -178,6 +193,12 @@ EXAMPLES = r"""
     region: us-west-2
     return_tokens: true
   register: refreshed
+  no_log: true
+
+- name: Keep them for the next tasks, not printed (Cognito returns the same refresh token, the real one)
+  ansible.builtin.set_fact:
+    id_token: "{{ refreshed.tokens.id_token }}"
+    refresh_token: "{{ refreshed.tokens.refresh_token }}"
   no_log: true
 
 - name: Any other OIDC issuer (Keycloak, Dex, Okta...)
@@ -273,9 +294,24 @@ kubernetes_user:
       sample: ["gid:secret-reader", "system:authenticated"]
 tokens:
   description:
-    - The tokens (C(id_token), and C(access_token) and C(refresh_token) when obtained). Secrets; use C(no_log=true).
+    - The tokens, in clear - secrets. O(return_tokens) requires C(no_log=true) on the task, so they are not printed;
+      keep them secret after that too (C(no_log=true) on every task that uses them, files of mode C(0600)).
+    - After a Cognito refresh, which renews no refresh token, C(refresh_token) is the one given in
+      O(refresh_token).
   returned: when O(return_tokens=true)
   type: dict
+  contains:
+    id_token:
+      description: The ID token (a JWT).
+      type: str
+    access_token:
+      description: The access token.
+      type: str
+      returned: when obtained from the issuer
+    refresh_token:
+      description: The refresh token to use next time (the issuer's new one, or the one given).
+      type: str
+      returned: when obtained from the issuer, or given
 """
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
