@@ -2,13 +2,18 @@
 # Copyright: kubeauth.eks_oidc contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Ask the API server who the caller is and what the caller may do.
+"""Ask the API server who the caller is and what the caller may do (module kubernetes_access_info).
 
 A SelfSubjectReview returns the user the API server authenticated (username
 and groups after the OIDC claim mapping and prefixes); a
 SelfSubjectAccessReview per check answers "may I <verb> <resource>?" with
 RBAC's own reason. Together they prove Step 5 of the AWS post without
 parsing kubectl output.
+
+The connection is kubernetes.core's: its client built from the standard
+options (kubeconfig and context, or host with api_key or a client
+certificate, validate_certs, ca_cert, ...; doc fragment
+kubernetes.core.k8s_auth_options), exec credential plugins included.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,22 +22,35 @@ __metaclass__ = type
 
 try:
     from kubernetes import client as k8s_client
-    from kubernetes import config as k8s_config
     from kubernetes.client.rest import ApiException
 except ImportError:
-    k8s_client = None  # the module reports the missing library
+    pass  # AnsibleK8SModule reports the missing library
+
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
 
 
 class AccessReviewError(Exception):
     """A problem the user can fix; the message says how."""
 
 
-def api_client(kubeconfig=None, context=None):
-    """An API client for one context of a kubeconfig (exec credential plugins run as kubectl runs them)."""
+def credentials(params):
+    """How a message names the credentials used: the context, or the API server's URL."""
+    if params.get("context"):
+        return "the credentials of context %s" % params["context"]
+    if params.get("host"):
+        return "the credentials given for %s" % params["host"]
+    return "the credentials of the current context"
+
+
+def api_client(module):
+    """The kubernetes ApiClient of kubernetes.core's client for the module's connection options."""
     try:
-        return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-    except k8s_config.ConfigException as e:
-        raise AccessReviewError("cannot use kubeconfig %s context %s: %s" % (kubeconfig or "~/.kube/config", context or "(current)", e))
+        return get_api_client(module).client.client
+    except CoreException as e:
+        raise AccessReviewError(
+            "cannot connect with %s: %s; check kubeconfig and context (or host and its credentials)" % (credentials(module.params), e)
+        )
 
 
 def who_am_i(api):
@@ -96,19 +114,18 @@ def compare_expectations(checks, answers):
     return rows
 
 
-def review_access(kubeconfig, context, checks):
-    """who_am_i plus every check, as the module returns them."""
-    api = api_client(kubeconfig, context)
+def review_access(module):
+    """who_am_i plus every check of the module's ``checks``: the user and the rows the module returns."""
+    checks = module.params["checks"]
     try:
+        api = api_client(module)
         user = who_am_i(api)
         answers = [can_i(api, check) for check in checks]
     except ApiException as e:
         if e.status == 401:
             raise AccessReviewError(
-                "the API server rejected the credentials of context %s (401 Unauthorized): check that the identity "
-                "provider association is ACTIVE and that the token's issuer and audience match it" % context
+                "the API server rejected %s (401 Unauthorized): check that the identity provider association is "
+                "ACTIVE and that the token's issuer and audience match it" % credentials(module.params)
             )
         raise AccessReviewError("API server error %s: %s" % (e.status, e.reason))
-    finally:
-        api.close()
     return user, compare_expectations(checks, answers)

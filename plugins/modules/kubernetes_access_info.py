@@ -19,17 +19,15 @@ description:
     the API server computed from the ID token, and which requests RBAC allows.
   - A check that carries O(checks[].allowed) is compared with the answer; RV(rows) says which differ.
     The module never fails on a difference; the C(verify) role does.
+  - It connects as M(kubernetes.core.k8s_info) does, with the same options, O(kubeconfig) and O(context)
+    (the current context of the default kubeconfig when neither is given), or O(host) with O(api_key)
+    or a client certificate.
 author:
   - kubeauth maintainers (@kubeauth)
 requirements:
   - kubernetes (Python client)
+  - PyYAML
 options:
-  kubeconfig:
-    description: Path of the kubeconfig file. Defaults to the client's default (C(KUBECONFIG) or C(~/.kube/config)).
-    type: path
-  context:
-    description: The context to use. Defaults to the current context.
-    type: str
   checks:
     description: The access checks.
     type: list
@@ -62,6 +60,7 @@ options:
         type: bool
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - kubernetes.core.k8s_auth_options
 attributes:
   platform:
     platforms: all
@@ -121,40 +120,36 @@ all_ok:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.basic import missing_required_lib
+import copy
+
+from ansible_collections.kubernetes.core.plugins.module_utils.args_common import AUTH_ARG_SPEC
+from ansible_collections.kubernetes.core.plugins.module_utils.k8s.core import AnsibleK8SModule
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.access_review import AccessReviewError
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.access_review import k8s_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.access_review import review_access
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
-            checks=dict(
-                type="list",
-                elements="dict",
-                default=[],
-                options=dict(
-                    verb=dict(type="str", required=True),
-                    resource=dict(type="str", required=True),
-                    group=dict(type="str", default=""),
-                    namespace=dict(type="str"),
-                    name=dict(type="str"),
-                    subresource=dict(type="str"),
-                    allowed=dict(type="bool"),
-                ),
+    argument_spec = copy.deepcopy(AUTH_ARG_SPEC)
+    argument_spec.update(
+        checks=dict(
+            type="list",
+            elements="dict",
+            default=[],
+            options=dict(
+                verb=dict(type="str", required=True),
+                resource=dict(type="str", required=True),
+                group=dict(type="str", default=""),
+                namespace=dict(type="str"),
+                name=dict(type="str"),
+                subresource=dict(type="str"),
+                allowed=dict(type="bool"),
             ),
         ),
-        supports_check_mode=True,
     )
-    if k8s_client is None:
-        module.fail_json(msg=missing_required_lib("kubernetes"))
+    module = AnsibleK8SModule(argument_spec=argument_spec, supports_check_mode=True)
     try:
-        user, rows = review_access(module.params["kubeconfig"], module.params["context"], module.params["checks"])
+        user, rows = review_access(module)
     except AccessReviewError as e:
         module.fail_json(msg=str(e))
     module.exit_json(changed=False, user=user, rows=rows, all_ok=all(row["ok"] for row in rows))
