@@ -19,7 +19,7 @@ description:
     become C(AWS_ACCESS_KEY_ID), C(AWS_SECRET_ACCESS_KEY), C(AWS_SESSION_TOKEN), C(AWS_PROFILE) and C(AWS_CA_BUNDLE);
     C(endpoint_url) becomes C(AWS_ENDPOINT_URL_STS), the endpoint of the STS request the token presigns.
   - Options left out or empty give no variable, so botocore's own chain (environment, profile, SSO, instance role)
-    still applies. Use the result as a task's C(environment), never as file content: it may hold secrets.
+    still applies. Use the result as a task's C(environment), never as file content, since it may hold secrets.
 author:
   - kubeauth maintainers (@kubeauth)
 options:
