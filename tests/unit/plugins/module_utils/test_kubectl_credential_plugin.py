@@ -160,8 +160,8 @@ def test_removal_keeps_other_contexts_and_removes_the_directory_with_the_last(tm
     plugin.run(oidc_params(directory), check_mode=False)
     plugin.run(eks_params(directory), check_mode=False)
     result = plugin.run(dict(oidc_params(directory), state="absent"), check_mode=False)
-    assert result["changed"] and sorted(result["paths"]) == [str(directory / "oidc-test.json"),
-                                                              str(directory / "oidc-test.password")]
+    removed = [str(directory / "oidc-test.json"), str(directory / "oidc-test.password")]
+    assert result["changed"] and sorted(result["paths"]) == removed
     assert (directory / "admin-test.json").exists()
     check = plugin.run(dict(eks_params(directory), state="absent"), check_mode=True)
     assert check["changed"] and check["paths"] == [str(directory)] and directory.exists()
