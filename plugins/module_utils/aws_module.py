@@ -9,18 +9,15 @@ exits once, with that result, in its ``main()``. A problem the user can fix
 is raised as amazon.aws's ``AnsibleAWSError``: its message says what to do
 next, its ``kwargs`` go into the failure result (a plan's ``diff``, a wait's
 ``wait_log``) and its ``exception``, when set, is the AWS error behind it.
-``aws_failures`` turns those, and any AWS error a flow lets through, into
-the module's failure::
+``run_flow`` turns those, and any AWS error a flow lets through, into the
+module's failure::
 
-    with aws_failures(module, "user pool"):
-        result = converge(module, cognito_client(module))
+    module.exit_json(**run_flow(module, converge, cognito_client(module), what="user pool"))
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
-
-from contextlib import contextmanager
 
 try:
     import botocore
@@ -31,15 +28,14 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import paginat
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 
 
-@contextmanager
-def aws_failures(module, what):
-    """Fail the module on an ``AnsibleAWSError`` or an AWS error raised in the block.
+def run_flow(module, flow, *args, what):
+    """The result of ``flow(module, *args)``; an ``AnsibleAWSError`` or an AWS error it raises fails the module.
 
     ``what`` names the API in the message of an AWS error no flow explained:
     "user pool request failed: ...".
     """
     try:
-        yield
+        return flow(module, *args)
     except AnsibleAWSError as e:
         if e.exception is not None:
             module.fail_json_aws(e.exception, msg=e.message, **e.kwargs)

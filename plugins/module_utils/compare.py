@@ -46,6 +46,11 @@ def diff_from_changes(changes):
     }
 
 
+def update_result(changes, **result):
+    """A module's result after an update planned with ``plan_changes``: changed exactly when something differs."""
+    return dict(result, changed=bool(changes), diff=diff_from_changes(changes))
+
+
 def merge_desired(current, desired):
     """``current`` with every non-None value of ``desired`` laid over it (recursively).
 

@@ -135,7 +135,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.group import converge
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -148,9 +148,7 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "user pool group"):
-        result = converge(module, cognito_client(module))
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, converge, cognito_client(module), what="user pool group"))
 
 
 if __name__ == "__main__":

@@ -275,7 +275,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool_client import converge
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 UNITS = ["seconds", "minutes", "hours", "days"]
 AUTH_FLOWS = [
@@ -317,9 +317,7 @@ def main():
         enable_token_revocation=dict(type="bool", no_log=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "app client"):
-        result = converge(module, cognito_client(module))
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, converge, cognito_client(module), what="app client"))
 
 
 if __name__ == "__main__":

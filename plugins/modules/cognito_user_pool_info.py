@@ -70,7 +70,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.user_pool import read_user_pools
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -79,9 +79,7 @@ def main():
         pool_id=dict(type="str"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True, mutually_exclusive=[["name", "pool_id"]])
-    with aws_failures(module, "user pool"):
-        result = read_user_pools(module, cognito_client(module))
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, read_user_pools, cognito_client(module), what="user pool"))
 
 
 if __name__ == "__main__":

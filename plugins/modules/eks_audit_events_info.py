@@ -325,7 +325,7 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.audit_event
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.audit_events import read_events
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -348,8 +348,7 @@ def main():
         wait_timeout=dict(type="int", default=300),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "CloudWatch Logs Insights"):
-        result = read_events(module, eks_client(module), logs_client(module), Clock())
+    result = run_flow(module, read_events, eks_client(module), logs_client(module), Clock(), what="CloudWatch Logs Insights")
     module.exit_json(**result)
 
 

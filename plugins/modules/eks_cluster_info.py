@@ -108,7 +108,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster import read_cluster
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -116,9 +116,7 @@ def main():
         name=dict(type="str", required=True, aliases=["cluster_name"]),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "EKS cluster"):
-        result = read_cluster(module, eks_client(module))
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, read_cluster, eks_client(module), what="EKS cluster"))
 
 
 if __name__ == "__main__":

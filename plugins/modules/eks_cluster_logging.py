@@ -154,7 +154,7 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster_log
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.cluster_logging import converge
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -167,9 +167,7 @@ def main():
         wait_timeout=dict(type="int", default=900),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "EKS cluster logging"):
-        result = converge(module, eks_client(module), Clock())
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, converge, eks_client(module), Clock(), what="EKS cluster logging"))
 
 
 if __name__ == "__main__":

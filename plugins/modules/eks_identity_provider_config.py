@@ -338,7 +338,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.identity_provider_config import converge
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -360,9 +360,7 @@ def main():
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "EKS identity provider config"):
-        result = converge(module, eks_client(module), Clock())
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, converge, eks_client(module), Clock(), what="EKS identity provider config"))
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.identity_provider_config import read_info
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def main():
@@ -97,9 +97,7 @@ def main():
         name=dict(type="str"),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    with aws_failures(module, "EKS identity provider config"):
-        result = read_info(module, eks_client(module))
-    module.exit_json(**result)
+    module.exit_json(**run_flow(module, read_info, eks_client(module), what="EKS identity provider config"))
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import describe_user_pool
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import update_result
 
 # The settings of a group, as options and as the API names them.
 GROUP_SETTINGS = (("description", "Description"), ("precedence", "Precedence"), ("role_arn", "RoleArn"))
@@ -106,7 +106,7 @@ def ensure_updated(module, client, current, desired):
     changes = plan_changes(comparable_group(current), desired)
     if changes and not module.check_mode:
         current = client.update_group(aws_retry=True, **update_request(current, desired))["Group"]
-    return dict(changed=bool(changes), group=group_result(current), diff=diff_from_changes(changes))
+    return update_result(changes, group=group_result(current))
 
 
 def converge(module, client):

@@ -30,8 +30,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import password_policy_violations
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import paginate
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import update_result
 
 # A user who has only a temporary password (or none) and must choose one at first sign-in.
 WAITING_FOR_PASSWORD = "FORCE_CHANGE_PASSWORD"
@@ -329,7 +329,7 @@ def ensure_updated(module, client, user, current_groups):
             change_groups(client, pool_id, username, current_groups, desired["groups"])
         user = get_user(client, pool_id, username)
         current_groups = user_group_names(client, pool_id, username)
-    return dict(changed=bool(changes), user=user_result(user, current_groups), diff=diff_from_changes(changes))
+    return update_result(changes, user=user_result(user, current_groups))
 
 
 def converge(module, client):

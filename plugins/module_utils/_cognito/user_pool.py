@@ -23,9 +23,9 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import list_user_pools
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import describe_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import update_result
 
 # Fixed when the pool is created: AWS has no API to change them.
 IMMUTABLE_SETTINGS = ("UsernameAttributes", "UsernameConfiguration")
@@ -223,7 +223,7 @@ def ensure_updated(module, client, current, desired):
         if tags_to_unset:
             client.untag_resource(ResourceArn=current["Arn"], TagKeys=tags_to_unset, aws_retry=True)
         current = describe_user_pool(client, current["Id"])
-    return dict(changed=bool(changes), user_pool=user_pool_result(current), diff=diff_from_changes(changes))
+    return update_result(changes, user_pool=user_pool_result(current))
 
 
 def converge(module, client):

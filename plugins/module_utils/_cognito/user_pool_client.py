@@ -17,9 +17,9 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import find_user_pool_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import update_result
 
 # What UpdateUserPoolClient accepts besides the ids. It resets every one of
 # these that it is not given, so an update sends all of them (current + changes).
@@ -318,7 +318,7 @@ def ensure_updated(module, client, current, desired):
         validate_client_state(merge_desired(comparable, desired), bool(current.get("ClientSecret")))
     if changes and not module.check_mode:
         current = client.update_user_pool_client(aws_retry=True, **update_request(current, desired))["UserPoolClient"]
-    return dict(changed=bool(changes), client=user_pool_client_result(current), diff=diff_from_changes(changes))
+    return update_result(changes, client=user_pool_client_result(current))
 
 
 def converge(module, client):

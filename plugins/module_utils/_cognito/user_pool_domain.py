@@ -23,9 +23,9 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import describe_changes
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import update_result
 
 LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 RESERVED_WORDS = ("aws", "amazon", "cognito")
@@ -216,7 +216,7 @@ def ensure_updated(module, client, current, desired):
     if changes and not module.check_mode:
         client.update_user_pool_domain(aws_retry=True, **update_request(current, desired))
         current = describe_domain(client, current["Domain"])
-    return dict(changed=bool(changes), diff=diff_from_changes(changes), **domain_result(current))
+    return update_result(changes, **domain_result(current))
 
 
 def converge(module, client):

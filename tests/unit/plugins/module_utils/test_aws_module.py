@@ -11,33 +11,41 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import aws_failures
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import paginate
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import run_flow
 
 
 def client_error(code, message):
     return ClientError({"Error": {"Code": code, "Message": message}}, "DescribeUserPool")
 
 
-def test_a_block_without_errors_fails_nothing():
-    with aws_failures(FakeModule({}), "user pool"):
-        result = {"changed": False}
-    assert result == {"changed": False}
+def raising(error):
+    """A flow that fails with ``error``."""
+    def flow(module, client):
+        raise error
+    return flow
+
+
+def test_a_flow_that_succeeds_gives_its_result():
+    module = FakeModule({"name": "x"})
+    result = run_flow(module, lambda module, client: {"changed": False, "name": module.params["name"], "client": client},
+                      "the client", what="user pool")
+    assert result == {"changed": False, "name": "x", "client": "the client"}
 
 
 def test_an_explained_problem_fails_with_its_message_and_result():
     with pytest.raises(Failed) as failed:
-        with aws_failures(FakeModule({}), "user pool"):
-            raise AnsibleAWSError("name is required; give name", diff={"before": {}, "after": {}})
+        run_flow(FakeModule({}), raising(AnsibleAWSError("name is required; give name", diff={"before": {}, "after": {}})), None,
+                 what="user pool")
     assert failed.value.result == {"msg": "name is required; give name", "diff": {"before": {}, "after": {}}}
     assert failed.value.exception is None
 
 
 def test_an_explained_aws_error_fails_through_fail_json_aws_with_its_message():
     error = client_error("InvalidParameterException", "issuer not reachable")
+    explained = AnsibleAWSError("associating 'x' failed; run the task again", exception=error, wait_log=[])
     with pytest.raises(Failed) as failed:
-        with aws_failures(FakeModule({}), "EKS identity provider config"):
-            raise AnsibleAWSError("associating 'x' failed; run the task again", exception=error, wait_log=[])
+        run_flow(FakeModule({}), raising(explained), None, what="EKS identity provider config")
     assert failed.value.exception is error
     assert failed.value.result == {"msg": "associating 'x' failed; run the task again", "wait_log": []}
 
@@ -45,8 +53,7 @@ def test_an_explained_aws_error_fails_through_fail_json_aws_with_its_message():
 def test_an_unexplained_aws_error_names_the_api():
     error = client_error("AccessDeniedException", "not allowed")
     with pytest.raises(Failed) as failed:
-        with aws_failures(FakeModule({}), "user pool"):
-            raise error
+        run_flow(FakeModule({}), raising(error), None, what="user pool")
     assert failed.value.exception is error
     assert failed.value.result["msg"] == "user pool request failed"
 

@@ -6,6 +6,7 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import d
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import diff_from_changes
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import merge_desired
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import plan_changes
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import update_result
 
 CURRENT = {
     "Name": "oidc-userpool",
@@ -116,3 +117,9 @@ def test_describe_changes_with_repr_tells_an_empty_string_from_nothing():
     changes = {"groups_prefix": {"before": "gid:", "after": ""}}
     assert describe_changes(changes, show=repr) == "groups_prefix: 'gid:' -> ''"
     assert describe_changes({}) == ""
+
+
+def test_update_result_is_changed_exactly_when_something_differs():
+    assert update_result({}, group={"name": "g"}) == {"changed": False, "group": {"name": "g"}, "diff": {"before": {}, "after": {}}}
+    changed = update_result({"Precedence": {"before": 1, "after": 2}}, group={})
+    assert changed["changed"] is True and changed["diff"] == {"before": {"Precedence": 1}, "after": {"Precedence": 2}}
