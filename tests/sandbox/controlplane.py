@@ -9,8 +9,12 @@ reloads that file by itself; `apply` waits until it reports the new
 content's hash in its metrics, which it only does once the new JWT
 authenticators fetched their issuer's discovery document and keys.
 
-Files live in the cluster's directory; the admin identity is a client
-certificate with O=system:masters (EKS would use an IAM token instead).
+Like EKS, kube-apiserver authenticates AWS IAM callers through a token
+webhook (EKS runs aws-iam-authenticator) and lets EKS access policies
+authorize after Node and RBAC through an authorization webhook (EKS's
+``--authorization-mode=Node,RBAC,Webhook``); both are served by the sandbox
+(iam_authn.py). Files live in the cluster's directory; ``admin.kubeconfig``
+also holds a client certificate with O=system:masters, for tests and people.
 
 kube-apiserver always writes audit events (the policy below, Metadata level)
 to ``audit.log`` in that directory, from its first request on: turning EKS
@@ -36,6 +40,7 @@ import urllib.error
 import urllib.request
 
 import authn
+import iam_authn
 import pki
 import procs
 
@@ -88,8 +93,12 @@ class ControlPlane:
     """etcd + kube-apiserver for one cluster, files under `directory`, logs under `logs_dir`."""
 
     def __init__(self, directory: str, *, logs_dir: str, log_prefix: str, binaries: str,
-                 ca_cert: str, ca_key: str, service_cidr: str, service_account_issuer: str) -> None:
+                 ca_cert: str, ca_key: str, service_cidr: str, service_account_issuer: str,
+                 authentication_webhook: str, authorization_webhook: str) -> None:
+        """``authentication_webhook`` / ``authorization_webhook``: the URLs of the IAM webhooks."""
         self.directory = directory
+        self.authentication_webhook = authentication_webhook
+        self.authorization_webhook = authorization_webhook
         self.logs_dir = logs_dir
         self.log_prefix = log_prefix
         self.binaries = binaries
@@ -137,6 +146,12 @@ class ControlPlane:
         initial = authn.authentication_configuration([])
         _write_atomic(self.authentication_config, initial)
         _write_atomic(self._path("audit-policy.yaml"), AUDIT_POLICY)
+        with open(self.ca_cert, encoding="utf-8") as handle:
+            ca_pem = handle.read()
+        # 0600: the URLs carry the webhook server's secret path.
+        for name, url in (("authentication-webhook.kubeconfig", self.authentication_webhook),
+                          ("authorization-webhook.kubeconfig", self.authorization_webhook)):
+            pki.write_private(self._path(name), iam_authn.webhook_kubeconfig(url, ca_pem).encode())
         self._etcd_url = self._start_etcd()
         self.port = procs.free_port()
         self._start_apiserver(self._etcd_url)
@@ -227,8 +242,14 @@ class ControlPlane:
             f"--tls-cert-file={self._path('serving.crt')}",
             f"--tls-private-key-file={self._path('serving.key')}",
             f"--client-ca-file={self.ca_cert}",
-            "--authorization-mode=Node,RBAC",
+            # EKS's order: access policies (the webhook) only decide what Node and RBAC do not allow.
+            "--authorization-mode=Node,RBAC,Webhook",
+            f"--authorization-webhook-config-file={self._path('authorization-webhook.kubeconfig')}",
+            "--authorization-webhook-version=v1",
             f"--authentication-config={self.authentication_config}",
+            # IAM tokens, as EKS's aws-iam-authenticator; answers are cached 2 minutes (the default).
+            f"--authentication-token-webhook-config-file={self._path('authentication-webhook.kubeconfig')}",
+            "--authentication-token-webhook-version=v1",
             f"--service-account-issuer={self.service_account_issuer}",
             f"--service-account-key-file={self._path('service-account.pub')}",
             f"--service-account-signing-key-file={self._path('service-account.key')}",

@@ -25,6 +25,11 @@ For the IAM guard-rails (docs/guardrails.md) it adds SetDefaultPolicyVersion,
 which amazon.aws.iam_managed_policy needs to change a policy's document.
 For cognito_group it adds Cognito's UpdateGroup, which MiniStack lacks.
 
+AWS IAM callers (docs/sandbox.md, "AWS IAM authentication"): the hook makes
+the sandbox's credentials MiniStack's root and serves every cluster's token
+and authorization webhooks (iam_authn.py) from MiniStack's records: access
+keys and their secrets, STS, access entries and access policies.
+
 Environment (besides MiniStack's own): SANDBOX_K8S_BINARIES, the directory
 holding etcd and kube-apiserver, or empty to run the AWS side alone.
 """
@@ -33,23 +38,31 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import datetime
 import functools
 import json
 import logging
 import os
 import re
+import ssl
 import sys
 import time
+import urllib.parse
 import uuid
 
 import auditlog
 import authn
 import controlplane
+import iam_authn
 import insights
 import pki
+import procs
+import sandbox
 
 from ministack import app
 from ministack.core import iam_actions
+from ministack.core import iam_evaluator
+from ministack.core import responses
 from ministack.core import tls
 from ministack.services import cloudwatch_logs
 from ministack.services import cognito
@@ -85,10 +98,12 @@ class _Cluster:
 class Twin:
     """Maps MiniStack's EKS records to live control planes (by cluster ARN)."""
 
-    def __init__(self, state_dir: str, binaries: str | None, gateway: str) -> None:
+    def __init__(self, state_dir: str, binaries: str | None, gateway: str,
+                 webhooks: iam_authn.WebhookServer | None) -> None:
         self.state_dir = state_dir
         self.binaries = binaries
         self.gateway = gateway
+        self.webhooks = webhooks
         self.ca_cert = os.path.join(state_dir, pki.CA_CERT)
         self.ca_key = os.path.join(state_dir, pki.CA_KEY)
         with open(self.ca_cert, encoding="utf-8") as handle:
@@ -112,6 +127,8 @@ class Twin:
             ca_key=self.ca_key,
             service_cidr=cluster["kubernetesNetworkConfig"]["serviceIpv4Cidr"],
             service_account_issuer=cluster["identity"]["oidc"]["issuer"],
+            authentication_webhook=self.webhooks.url("authenticate", region, name),
+            authorization_webhook=self.webhooks.url("authorize", region, name),
         )
         entry = self.clusters[cluster["arn"]] = _Cluster(plane, name)
         self.shipper.watch(cluster["arn"], plane.audit_log, region, name)
@@ -242,6 +259,102 @@ class Twin:
 
     def list_updates(self, cluster: dict) -> list[str]:
         return list(self.updates.get(cluster["arn"], {}))
+
+
+class IamIdentities:
+    """EKS's IAM authenticator and access-policy authorizer, answered from MiniStack's records.
+
+    The checks and the mapping are iam_authn.py's; this side supplies what
+    MiniStack knows: the secret of an access key (its root key, IAM users'
+    keys, STS sessions), its STS (called over HTTPS like any client, from the
+    webhook server's threads), the clusters and their access entries
+    (including the creator's, which MiniStack bootstraps at CreateCluster)
+    and associated access policies with their rules.
+    """
+
+    def __init__(self, gateway: str, ca_cert: str) -> None:
+        self.gateway = gateway
+        port = urllib.parse.urlsplit(gateway).port
+        # The names a client can sign for when AWS_ENDPOINT_URL_STS points at MiniStack.
+        self.sts_hosts = frozenset({f"127.0.0.1:{port}", f"localhost:{port}"})
+        self.sts_context = ssl.create_default_context(cafile=ca_cert)
+
+    @staticmethod
+    def _account(region: str, name: str) -> str | None:
+        """The account of the EKS cluster ``name`` in ``region`` (None once it is deleted)."""
+        found = eks._cluster_for_auth(name, None, region)
+        return found[0] if found else None
+
+    @staticmethod
+    def _secret_access_key(access_key_id: str, session_token: str) -> str:
+        """The secret MiniStack holds for a key (as its own EKS token check finds it), or TokenRejected."""
+        try:
+            account = iam_evaluator.find_iam_access_key_account(access_key_id)
+        except iam_evaluator.AmbiguousAccessKeyError:
+            account = None
+        account = (account or responses._account_from_sts_session(access_key_id)
+                   or (access_key_id if re.fullmatch(r"\d{12}", access_key_id) else responses.get_account_id()))
+        credential = iam_evaluator.resolve_credential(access_key_id, account, session_token or None)
+        if isinstance(credential, iam_evaluator.CredentialResolutionError):
+            raise iam_authn.TokenRejected(f"access key {access_key_id}: {credential.message}")
+        return credential.secret_access_key
+
+    def authenticate(self, region: str, cluster_name: str, token: str) -> dict:
+        """The Kubernetes user for an IAM token, or TokenRejected (kube-apiserver answers 401)."""
+        account = self._account(region, cluster_name)
+        if account is None:
+            raise iam_authn.TokenRejected(f"no EKS cluster {cluster_name} in {region}")
+        call = iam_authn.parse_token(token, sandbox_sts_hosts=self.sts_hosts,
+                                     now=datetime.datetime.now(datetime.timezone.utc))
+        secret = self._secret_access_key(call.access_key_id, call.session_token)
+        if not iam_authn.signature_matches(call, cluster_name, secret):
+            raise iam_authn.TokenRejected(
+                f"signature of access key {call.access_key_id} does not match: the token was made for "
+                "another cluster, altered, or signed with another secret")
+        identity = iam_authn.ask_sts(call, cluster_name, self.gateway, self.sts_context)
+        entry = eks._access_entry_for_principal(cluster_name, account, region, identity.arn)
+        if entry is None:
+            raise iam_authn.TokenRejected(f"{identity.arn} has no access entry on {cluster_name}")
+        user = iam_authn.kubernetes_user(identity, call.access_key_id, entry)
+        log.info("cluster %s/%s: %s authenticated as %s, groups %s",
+                 region, cluster_name, identity.arn, user["username"], user["groups"])
+        return user
+
+    def authorize(self, region: str, cluster_name: str, review_spec: dict) -> bool:
+        """Whether the caller's access entry has an access policy that allows the request."""
+        arn = iam_authn.iam_principal_arn(review_spec)
+        account = self._account(region, cluster_name)
+        if arn is None or account is None:
+            return False
+        entry = eks._access_entry_for_principal(cluster_name, account, region, arn)
+        if entry is None:
+            return False
+        grants = [
+            (eks._ACCESS_POLICY_RULES[eks._access_policy_name(policy_arn)], association["accessScope"])
+            for principal_arn, policy_arn, association in eks._access_policy_associations(cluster_name, account, region)
+            if principal_arn == entry["principalArn"]
+        ]
+        return iam_authn.policies_allow(grants, review_spec)
+
+
+def _start_iam_webhooks(state_dir: str, gateway: str) -> iam_authn.WebhookServer:
+    """The webhook server every cluster's kube-apiserver calls, with a certificate from the sandbox CA.
+
+    Its port is recorded in a pidfile of its own (MiniStack's pid), so that
+    `status` lists it; `down` stops MiniStack first, which closes it.
+    """
+    directory = os.path.join(state_dir, "ministack")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    cert, key = os.path.join(directory, "iam-webhooks.crt"), os.path.join(directory, "iam-webhooks.key")
+    ca_cert = os.path.join(state_dir, pki.CA_CERT)
+    pki.issue(ca_cert, os.path.join(state_dir, pki.CA_KEY), cert, key, "iam-webhooks",
+              ip_addresses=("127.0.0.1",), server=True)
+    identities = IamIdentities(gateway, ca_cert)
+    server = iam_authn.WebhookServer(cert, key, identities.authenticate, identities.authorize)
+    server.start()
+    with open(os.path.join(directory, "iam-webhooks" + procs.PIDFILE_SUFFIX), "w", encoding="utf-8") as handle:
+        json.dump({"name": "iam-webhooks (in MiniStack)", "pid": os.getpid(), "ports": [server.port]}, handle)
+    return server
 
 
 @functools.lru_cache(maxsize=None)
@@ -475,11 +588,27 @@ def _serve_tls(state_dir: str) -> None:
     os.environ.update(USE_SSL="1", MINISTACK_SSL_CERT=cert, MINISTACK_SSL_KEY=key)
 
 
+def _root_credentials() -> None:
+    """Make the sandbox's credentials MiniStack's root, whatever the caller's environment holds.
+
+    MiniStack treats its configured key (AWS_ACCESS_KEY_ID) as the account
+    root, with AWS_SECRET_ACCESS_KEY as its secret: so CreateCluster records
+    the sandbox's caller as the cluster creator (and bootstraps its admin
+    access entry), and the IAM webhook knows the root key's secret. A session
+    token of the caller's environment would otherwise be required with it.
+    """
+    os.environ.update(AWS_ACCESS_KEY_ID=sandbox.ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY=sandbox.SECRET_ACCESS_KEY)
+    os.environ.pop("AWS_SESSION_TOKEN", None)
+
+
 def main() -> None:
     state_dir = os.path.realpath(sys.argv[1])
     _serve_tls(state_dir)
+    _root_credentials()
     gateway = f"https://127.0.0.1:{os.environ['GATEWAY_PORT']}"
-    install(Twin(state_dir, os.environ.get("SANDBOX_K8S_BINARIES") or None, gateway))
+    binaries = os.environ.get("SANDBOX_K8S_BINARIES") or None
+    webhooks = _start_iam_webhooks(state_dir, gateway) if binaries else None
+    install(Twin(state_dir, binaries, gateway, webhooks))
     sys.argv = sys.argv[:1]  # MiniStack parses its own (empty) command line
     app.main()
 
