@@ -13,7 +13,7 @@ COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/kubeauth/eks_oidc
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection k8s-binaries sandbox-up sandbox-down sandbox-status \
+.PHONY: help venv collection k8s-binaries browser sandbox-up sandbox-down sandbox-status \
         unit sanity lint integration test demo build constraints clean
 
 help:
@@ -38,6 +38,14 @@ $(COLLECTION_LINK):
 k8s-binaries: venv
 	$(PY) tests/sandbox/binaries.py ensure
 
+# Headless Chromium and its driver from Debian's packages: the login kit's end-to-end
+# test signs in with a real browser. Installed once, when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo ">> installing chromium and chromium-driver (Debian packages)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
+
 sandbox-up: venv collection
 	$(PY) tests/sandbox/sandbox.py up
 
@@ -56,7 +64,7 @@ sanity: venv
 lint: venv collection
 	ansible-lint roles playbooks
 
-integration: venv collection k8s-binaries
+integration: venv collection k8s-binaries browser
 	$(PY) -m pytest -q tests/integration
 
 test: venv collection k8s-binaries unit sanity lint integration
