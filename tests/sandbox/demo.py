@@ -65,5 +65,25 @@ def main():
     return 0
 
 
+def write_login_kit(info):
+    """Last, the developers' side: the login kit for the sandbox's clusters, and the two commands a developer runs."""
+    if not info["kubernetes"]:
+        return 0
+    kit_dir = os.path.join(sandbox.state_dir(), "login-kit")
+    command = ["ansible-playbook", "-i", "playbooks/inventory/sandbox", "playbooks/login_kit.yml",
+               "-e", "eks_oidc_login_kit_dir=%s" % kit_dir]
+    print("\n>> %s" % " ".join(command), flush=True)
+    if subprocess.call(command, cwd=REPO_ROOT) != 0:
+        print("login_kit.yml failed; the sandbox is still up", file=sys.stderr)
+        return 1
+    kit = os.path.relpath(os.path.join(kit_dir, "kubeauth-login"), REPO_ROOT)
+    print("\nA developer without AWS access, with Python 3 and kubectl only (docs/onboarding.md), runs:")
+    print("  python3 %s install" % kit)
+    print("  python3 %s login" % kit)
+    print("  (the sandbox's issuer is reached through its proxy, as behind a corporate one: export HTTPS_PROXY=%s NO_PROXY=%s)"
+          % (info["https_proxy"], info["no_proxy"]))
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main() or write_login_kit(sandbox.load()))
