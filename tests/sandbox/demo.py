@@ -76,7 +76,8 @@ def write_login_kit(info):
     if subprocess.call(command, cwd=REPO_ROOT) != 0:
         print("login_kit.yml failed; the sandbox is still up", file=sys.stderr)
         return 1
-    kit = os.path.relpath(os.path.join(kit_dir, "kubeauth-login"), REPO_ROOT)
+    kit = os.path.join(kit_dir, "kubeauth-login")
+    kit = os.path.relpath(kit, REPO_ROOT) if kit.startswith(REPO_ROOT + os.sep) else kit
     print("\nA developer without AWS access, with Python 3 and kubectl only (docs/onboarding.md), runs:")
     print("  python3 %s install" % kit)
     print("  python3 %s login" % kit)
