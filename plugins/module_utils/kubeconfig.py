@@ -11,6 +11,12 @@ the extensions stay as they are), decide ``changed`` by comparing the parsed
 documents (never the text), mask the secrets for the diff and the result, and
 write the file atomically with mode 0600.
 
+The file is handled as ssh handles ``~/.ssh``: a kubeconfig's exec entries run
+commands and its users hold credentials, so a file or directory that another
+user owns or may write, and a symbolic link unless the task allows it, are
+refused before anything is read. Writers take a lock beside the file (never in
+a shared temporary directory) for the read-merge-write.
+
 Entry names are the identity: an entry the task names is owned by the task and
 replaced as a whole (only its ``extensions`` are kept), so switching a user
 from a static token to ``exec`` leaves no stale token behind.
@@ -22,12 +28,14 @@ __metaclass__ = type
 
 import contextlib
 import copy
+import errno
 import fcntl
-import hashlib
 import os
+import pwd
 import re
 import stat
 import tempfile
+import time
 
 try:
     import yaml
@@ -35,6 +43,7 @@ try:
 except ImportError:
     HAS_YAML = False
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
 
@@ -53,8 +62,16 @@ SECTIONS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))
 SECRET_KEYS = frozenset([
     "token", "id-token", "refresh-token", "access-token", "client-secret", "client-key-data", "password",
 ])
-# Exec plugin environment variables that carry credentials, by name.
-SECRET_ENV_NAME = re.compile(r"(?i)secret|token|passw|private|credential")
+# Exec plugin options whose value is a credential: --token, --password, --client-secret, --id-token,
+# --api-key... (also Go's single-dash -token), as --token=VALUE or followed by the value. Not
+# --token-file or --password-stdin: their values are paths or nothing.
+SECRET_ARG_OPTION = re.compile(r"(?i)^--?(?:[a-z0-9]+[-_])*(?:token|password|passwd|secret|api[-_]?key)$")
+# A JWT (ID and access tokens): base64url of a JSON header ("{" encodes as "ew" or "ey"), a
+# payload and a signature (empty for alg none), joined by dots; found inside longer strings
+# too ("Bearer eyJ...").
+JWT = re.compile(r"(?<![A-Za-z0-9_])e[wy][A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+# The longest sleep between two tries to take the lock.
+LOCK_POLL_MAX = 0.2
 
 # auth_provider options that go into the provider's config under the kubeconfig's own key names.
 AUTH_PROVIDER_SECRETS = (("id_token", "id-token"), ("refresh_token", "refresh-token"), ("client_secret", "client-secret"))
@@ -166,6 +183,8 @@ def current_context_choice(value, context_name):
 
 def validate_params(params):
     """Refuse, before reading the file, what kubectl could not use."""
+    if params.get("lock_timeout", 0) < 0:
+        raise KubeconfigError("lock_timeout must be 0 (do not wait) or more seconds, got %s" % params["lock_timeout"])
     cluster, user, context = params.get("cluster"), params.get("user"), params.get("context")
     if params["state"] == "absent":
         if not (cluster or user or context):
@@ -223,7 +242,10 @@ def parse_kubeconfig(text, path="kubeconfig"):
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as e:
-        raise KubeconfigError("%s is not valid YAML (%s); fix or move the file, this module will not overwrite it" % (path, e))
+        raise KubeconfigError(
+            "%s is not valid YAML (%s); fix or move the file, this module will not overwrite it"
+            % (path, yaml_error_place(e, text))
+        )
     if document is None:
         return empty_kubeconfig()
     if not isinstance(document, dict):
@@ -232,6 +254,22 @@ def parse_kubeconfig(text, path="kubeconfig"):
         if not isinstance(document.get(section) or [], list):
             raise KubeconfigError("%s is not a kubeconfig: '%s' is not a list" % (path, section))
     return document
+
+
+def yaml_error_place(error, text):
+    """Where in ``text`` a YAML error is, as "line L, column C", and nothing else.
+
+    PyYAML's own message quotes the offending line and may name the token it
+    found there; in a kubeconfig that line can be a token or a client key, so
+    the text of the file never reaches an error message.
+    """
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None:
+        return "line %d, column %d" % (mark.line + 1, mark.column + 1)
+    position = getattr(error, "position", None)  # ReaderError: a character YAML does not allow
+    if position is not None:
+        return "line %d, column %d" % (text.count("\n", 0, position) + 1, position - text.rfind("\n", 0, position))
+    return "no position known"
 
 
 def entry_names(document, section):
@@ -337,7 +375,12 @@ def plan_absent(current, params):
 # ---------------------------------------------------------------------------
 
 def mask_secrets(value):
-    """A copy with every credential replaced by ``********``: for the diff and the result."""
+    """A copy with every credential replaced by ``********``: for the diff and the result.
+
+    Masked: the values of SECRET_KEYS wherever they are, every exec ``env``
+    value (its names stay), credential ``args`` (see exec_args_masked) and any
+    JWT-shaped text in any string.
+    """
     if isinstance(value, dict):
         masked = {}
         for key, item in value.items():
@@ -345,18 +388,77 @@ def mask_secrets(value):
                 masked[key] = MASK
             elif key == "env" and isinstance(item, list):
                 masked[key] = [_mask_env(variable) for variable in item]
+            elif key == "args" and isinstance(item, list):
+                masked[key] = exec_args_masked(item)[0]
             else:
                 masked[key] = mask_secrets(item)
         return masked
     if isinstance(value, list):
         return [mask_secrets(item) for item in value]
+    if isinstance(value, str):
+        return JWT.sub(MASK, value)
     return value
 
 
 def _mask_env(variable):
-    if isinstance(variable, dict) and SECRET_ENV_NAME.search(str(variable.get("name", ""))) and variable.get("value"):
-        return dict(variable, value=MASK)
+    """An exec env entry with its value masked: a plugin's environment is where its credentials go."""
+    if isinstance(variable, dict) and variable.get("value") not in (None, ""):
+        return dict(mask_secrets(variable), value=MASK)
     return mask_secrets(variable)
+
+
+def exec_args_masked(args):
+    """``(masked, secrets)``: exec args as they may be shown, and the credential values they held.
+
+    A credential is the value of a SECRET_ARG_OPTION (``--token=VALUE``, or
+    the argument after ``--token``) or a JWT-shaped part of any argument.
+    """
+    masked, secrets = [], []
+    value_follows = False
+    for arg in args:
+        if not isinstance(arg, str):
+            masked.append(mask_secrets(arg))
+            value_follows = False
+            continue
+        if value_follows:
+            value_follows = False
+            if arg:
+                masked.append(MASK)
+                secrets.append(arg)
+                continue
+        option, equals, value = arg.partition("=")
+        if SECRET_ARG_OPTION.match(option):
+            if equals and value:
+                masked.append(option + "=" + MASK)
+                secrets.append(value)
+                continue
+            value_follows = not equals
+        secrets.extend(JWT.findall(arg))
+        masked.append(JWT.sub(MASK, arg))
+    return masked, secrets
+
+
+def _strings(value):
+    """Every string in ``value``, however deep in dicts and lists."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (dict, list)):
+        for item in value.values() if isinstance(value, dict) else value:
+            yield from _strings(item)
+
+
+def credential_values(params):
+    """Credentials among the task's options that no ``no_log`` option covers.
+
+    The secrets of exec args and JWT-shaped strings anywhere. Added to the
+    module's no_log values, they are masked in its invocation (printed at
+    -vvv), its logs and everything it returns.
+    """
+    exec_spec = (params.get("user") or {}).get("exec") or {}
+    values = set(exec_args_masked(exec_spec.get("args") or [])[1])
+    for text in _strings(params):
+        values.update(JWT.findall(text))
+    return values
 
 
 def render(document):
@@ -364,11 +466,16 @@ def render(document):
     return yaml.safe_dump(document, default_flow_style=False, sort_keys=False, allow_unicode=True, width=10000)
 
 
-def diff_text(document, mode):
-    """Masked YAML for Ansible's diff, its first line the file's mode; empty for no file."""
+def diff_text(document, mode, note=None):
+    """Masked YAML for Ansible's diff, its first line the file's mode, then ``note``; empty for no file."""
     if document is None:
         return ""
-    return "# mode %04o\n%s" % (mode, render(mask_secrets(document)))
+    return "# mode %04o\n%s%s" % (mode, "# %s\n" % note if note else "", render(mask_secrets(document)))
+
+
+def only_masked_values_differ(before, after):
+    """Whether the documents differ in masked values only, so that the masked diff shows no change."""
+    return before is not None and after is not None and before != after and mask_secrets(before) == mask_secrets(after)
 
 
 def file_changed(before, after, mode):
@@ -379,47 +486,138 @@ def file_changed(before, after, mode):
 
 
 # ---------------------------------------------------------------------------
-# The file
+# The file: who may own it, reading, writing, the lock
 # ---------------------------------------------------------------------------
 
-def load_kubeconfig(path):
-    """``(document, mode)``; ``(None, None)`` when there is no file."""
+def _user(uid):
+    """``uid 1000 (alice)``, for messages."""
     try:
-        with open(path, "rb") as handle:
-            text = handle.read().decode("utf-8")
-            mode = stat.S_IMODE(os.fstat(handle.fileno()).st_mode)
+        return "uid %d (%s)" % (uid, pwd.getpwuid(uid).pw_name)
+    except KeyError:
+        return "uid %d" % uid
+
+
+def refuse_foreign(path, info, what):
+    """Refuse ``path`` (``info`` its stat) when another user owns it or group or others may write it.
+
+    As ssh refuses a loose ~/.ssh: whoever else may write a kubeconfig, or
+    the directory it is in, can add an exec entry that kubectl runs, or send
+    the user's credentials to a server of theirs.
+    """
+    me = os.geteuid()
+    if info.st_uid != me:
+        raise KubeconfigError(
+            "%s %s is owned by %s, not by %s who runs this task; refusing to use it. Run the task as its owner "
+            "(become_user), or choose a path of your own" % (what, path, _user(info.st_uid), _user(me))
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise KubeconfigError(
+            "%s %s is writable by group or others (mode %04o); refusing to use it, since whoever can write it "
+            "decides what kubectl runs and where it sends credentials. Check it, then run: chmod go-w %s"
+            % (what, path, stat.S_IMODE(info.st_mode), path)
+        )
+
+
+def kubeconfig_file(path, follow):
+    """The file to read and write: ``path`` itself, or with ``follow`` the file the link ``path`` points to.
+
+    A link is refused unless ``follow`` is true, and then every link on the
+    way must belong to the user: whoever owns a link chooses the file this
+    task writes. The file found is checked like any other (load_kubeconfig),
+    and so is its directory.
+    """
+    path = os.path.abspath(path)
+    current = path
+    for _hop in range(40):
+        try:
+            info = os.lstat(current)
+        except FileNotFoundError:
+            info = None
+        if info is None or not stat.S_ISLNK(info.st_mode):
+            if current == path:
+                return path
+            return os.path.join(os.path.realpath(os.path.dirname(current)), os.path.basename(current))
+        if not follow:
+            raise KubeconfigError(
+                "%s is a symbolic link (to %s); refusing to follow it, since whoever can change the link chooses "
+                "the file written. Give the file's own path, or set follow: true to write the file that a link "
+                "of yours points to" % (path, os.path.realpath(path))
+            )
+        if info.st_uid != os.geteuid():
+            raise KubeconfigError(
+                "%s is a symbolic link owned by %s, not by %s who runs this task; refusing to follow it. Give the "
+                "file's own path" % (current, _user(info.st_uid), _user(os.geteuid()))
+            )
+        current = os.path.join(os.path.dirname(current), os.readlink(current))
+    raise KubeconfigError("%s: too many levels of symbolic links" % path)
+
+
+def check_directory(directory):
+    """Whether the kubeconfig's directory exists; one that another user owns or may write is refused."""
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        raise KubeconfigError("%s is not a directory; path must name a file in a directory" % directory)
+    refuse_foreign(directory, info, "the kubeconfig's directory")
+    return True
+
+
+def ensure_directory(directory):
+    """Create the kubeconfig's directory, mode 0700, when it is missing (parents as ``mkdir -p`` makes them)."""
+    if not check_directory(directory):
+        os.makedirs(directory, KUBECONFIG_DIR_MODE, exist_ok=True)
+        check_directory(directory)  # someone else's, made in the meantime, is refused like any other
+
+
+def load_kubeconfig(path):
+    """``(document, mode)``; ``(None, None)`` when there is no file.
+
+    The file is opened without following a link, and checked (a regular file
+    of the user's that only the user may write) on the open descriptor, so
+    what is checked is what is read.
+    """
+    try:
+        # O_NONBLOCK: opening a FIFO must fail the check below, not wait for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None, None
-    except IsADirectoryError:
-        raise KubeconfigError("%s is a directory; path must name the kubeconfig file" % path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise KubeconfigError("%s became a symbolic link while this task ran; refusing to follow it" % path)
+        raise
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise KubeconfigError("%s is a directory; path must name the kubeconfig file" % path)
+        if not stat.S_ISREG(info.st_mode):
+            raise KubeconfigError("%s is not a regular file; path must name the kubeconfig file" % path)
+        refuse_foreign(path, info, "the kubeconfig")
+        with os.fdopen(descriptor, "rb") as handle:
+            descriptor = None  # closed with the handle
+            data = handle.read()
+    finally:
+        if descriptor is not None:
+            os.close(descriptor)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise KubeconfigError("%s is not UTF-8 text; it is not a kubeconfig this module can edit" % path)
-    return parse_kubeconfig(text, path), mode
+    return parse_kubeconfig(text, path), stat.S_IMODE(info.st_mode)
 
 
 def write_atomically(path, text, mode=KUBECONFIG_MODE):
     """Write ``text`` to ``path`` through a temporary file in the same directory and os.replace.
 
     Readers see the old file or the new one, never half of one. The file gets
-    ``mode`` before it has content, and keeps the owner and group of the file it
-    replaces (a root task writing a user's kubeconfig leaves it the user's).
+    ``mode`` before it has content. The directory must exist (ensure_directory).
     """
     directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        os.makedirs(directory, KUBECONFIG_DIR_MODE)
-    try:
-        owner = os.stat(path)
-    except FileNotFoundError:
-        owner = None
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
-            if owner is not None and hasattr(os, "fchown"):
-                try:
-                    os.fchown(handle.fileno(), owner.st_uid, owner.st_gid)
-                except PermissionError:
-                    pass  # not root: the new file is ours, as the old one was
             handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
@@ -430,78 +628,187 @@ def write_atomically(path, text, mode=KUBECONFIG_MODE):
         raise
 
 
-def lock_path(path):
-    """The lock file of a kubeconfig: in the temp directory, named after the kubeconfig's real path.
+def set_kubeconfig_mode(path):
+    """Give the file mode 0600 without rewriting it (its comments and layout stay); never through a link."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        os.fchmod(descriptor, KUBECONFIG_MODE)
+    finally:
+        os.close(descriptor)
 
-    Not ``<file>.lock`` beside the file: kubectl creates that name itself and
-    fails while it exists. Not the file's directory either: it may not exist yet.
+
+def lock_path(path):
+    """The lock file of a kubeconfig: ``.NAME.lock`` beside it, in the directory the user owns.
+
+    Not ``NAME.lock``: kubectl (client-go) creates that name with O_EXCL for its
+    own writes and fails while it exists.
     """
-    digest = hashlib.sha256(os.path.realpath(path).encode("utf-8")).hexdigest()[:16]
-    return os.path.join(tempfile.gettempdir(), "kubeauth-eks-oidc-kubeconfig-%s.lock" % digest)
+    directory, name = os.path.split(path)
+    return os.path.join(directory, ".%s.lock" % name)
+
+
+def open_lock_file(lock):
+    """A descriptor of the lock file, created 0600 if missing; a symbolic link there is refused."""
+    try:
+        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, KUBECONFIG_MODE)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise KubeconfigError(
+                "the lock file %s is a symbolic link; refusing to follow it. Remove the link and run again" % lock
+            )
+        raise
+
+
+def flock_before(descriptor, deadline):
+    """Take the exclusive flock of ``descriptor``, trying until ``deadline`` (time.monotonic); whether it was taken."""
+    delay = 0.01
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, LOCK_POLL_MAX)
+
+
+def names_inode(lock, descriptor):
+    """Whether the path ``lock`` still names the file open as ``descriptor``."""
+    try:
+        on_path = os.lstat(lock)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(descriptor)
+    return (on_path.st_dev, on_path.st_ino) == (held.st_dev, held.st_ino)
 
 
 @contextlib.contextmanager
-def kubeconfig_lock(path, check_mode):
-    """Hold an exclusive lock on the kubeconfig while reading, merging and writing it.
+def kubeconfig_lock(path, timeout):
+    """Hold the exclusive lock of the kubeconfig ``path``, waiting ``timeout`` seconds at most.
 
     Playbooks write one kubeconfig from several hosts at once (a fleet of
-    clusters under forks); without the lock two read-modify-write cycles would
+    clusters under forks); without the lock two read-merge-write cycles would
     lose each other's entries.
+
+    The lock is flock(2) on lock_path(path), and the file is removed when the
+    lock is released, so nothing stays behind. Removing a locked file is safe
+    only with a check: a writer that opened the file before its removal
+    waits on an inode that is no longer at the path, while a newcomer creates
+    and locks a new file; both would get a lock and go ahead together. So a
+    writer that got the lock checks that the path still names the file it
+    locked, and starts over if not; and the holder removes the path before it
+    releases the lock, so the path only ever names the current holder's file.
+    The kernel releases the lock of a process that dies; the file it leaves
+    behind locks nothing, and the next writer takes it over and removes it.
     """
-    if check_mode:
-        yield
-        return
-    descriptor = os.open(lock_path(path), os.O_RDWR | os.O_CREAT, 0o600)
+    lock = lock_path(path)
+    deadline = time.monotonic() + timeout
+    while True:
+        descriptor = open_lock_file(lock)
+        try:
+            locked = flock_before(descriptor, deadline)
+            current = locked and names_inode(lock, descriptor)
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if current:
+            break
+        os.close(descriptor)
+        if not locked:
+            raise KubeconfigError(
+                "timed out after %s s waiting for the lock %s: another task or process is writing %s, or hangs "
+                "while it holds the lock (`fuser -v %s` names it). Run again when it is done, or give lock_timeout "
+                "more seconds" % (timeout, lock, path, lock)
+            )
     try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
+        yield lock
     finally:
-        os.close(descriptor)  # closing releases the lock
-
-
-def target_path(path):
-    """The file to write: a symlinked kubeconfig is written where the link points."""
-    return os.path.realpath(path) if os.path.islink(path) else path
+        if names_inode(lock, descriptor):  # not if someone removed it by hand: the file there is not ours
+            os.unlink(lock)
+        os.close(descriptor)  # releases the lock
 
 
 # ---------------------------------------------------------------------------
 # The module
 # ---------------------------------------------------------------------------
 
+class KubeconfigModule(AnsibleModule):
+    """The module's AnsibleModule: credentials among exec args stay out of its syslog/journal entry too.
+
+    AnsibleModule logs each invocation ("Invoked with ...") while it is being
+    built, masking the values of no_log options only. exec args cannot be
+    no_log as a whole (every argument, "-I" or "--config" alike, would then be
+    masked wherever it appears in the output), so the credentials among them
+    join the no_log values just before that entry is written.
+    """
+
+    def _log_invocation(self):
+        self.no_log_values.update(credential_values(self.params))
+        super()._log_invocation()
+
+
+def plan_file(path, params):
+    """Read the kubeconfig ``path`` (after the ownership checks) and plan the task.
+
+    A dict: ``current`` and ``mode`` (None without a file), ``after``,
+    ``changed``, and ``entries`` (present) or ``removed`` and ``kept`` (absent).
+    """
+    if check_directory(os.path.dirname(path)):
+        current, mode = load_kubeconfig(path)
+    else:
+        current, mode = None, None
+    plan = {"current": current, "mode": mode}
+    if params["state"] == "present":
+        plan["after"], plan["entries"] = plan_present(current, params)
+    else:
+        plan["after"], plan["removed"], plan["kept"] = plan_absent(current, params)
+    plan["changed"] = file_changed(current, plan["after"], mode)
+    return plan
+
+
+def write_plan(path, plan):
+    if plan["current"] is not None and plan["after"] == plan["current"]:
+        set_kubeconfig_mode(path)
+    else:
+        write_atomically(path, render(plan["after"]))
+
+
 def converge(module):
+    """Plan without a lock; only a run that writes creates the directory and takes the lock."""
     params = module.params
     validate_params(params)
-    path = target_path(params["path"])
-    with kubeconfig_lock(path, module.check_mode):
-        converge_file(module, path)
+    path = kubeconfig_file(params["path"], params["follow"])
+    plan = plan_file(path, params)
+    if plan["changed"] and not module.check_mode:
+        ensure_directory(os.path.dirname(path))
+        with kubeconfig_lock(path, params["lock_timeout"]):
+            plan = plan_file(path, params)  # again: another writer may have changed the file since it was read
+            if plan["changed"]:
+                write_plan(path, plan)
+    report(module, path, plan)
 
 
-def converge_file(module, path):
-    params = module.params
-    current, mode = load_kubeconfig(path)
+def report(module, path, plan):
+    current, after, changed = plan["current"], plan["after"], plan["changed"]
     result = {"path": path, "cluster": {}, "user": {}, "context": {}}
-    if params["state"] == "present":
-        after, entries = plan_present(current, params)
+    if module.params["state"] == "present":
         for section, kind in SECTIONS:
-            result[kind] = mask_secrets(entries.get(section, {}))
+            result[kind] = mask_secrets(plan["entries"].get(section, {}))
     else:
-        after, removed, kept = plan_absent(current, params)
-        result["removed"] = removed
-        for message in kept:
+        result["removed"] = plan["removed"]
+        for message in plan["kept"]:
             module.warn(message)
-    changed = file_changed(current, after, mode)
-    if changed and not module.check_mode:
-        if current is not None and after == current:
-            os.chmod(path, KUBECONFIG_MODE)  # same content: keep the text (comments, layout) as it is
-        else:
-            write_atomically(path, render(after))
     final = after if after is not None else current
     result["current_context"] = (final or {}).get("current-context") or ""
+    # changed compares the real values; a change in masked values alone would otherwise show no diff.
+    note = "masked values change" if only_masked_values_differ(current, after) else None
     result["diff"] = {
         "before_header": path,
         "after_header": path,
-        "before": diff_text(current, mode),
-        "after": diff_text(after, KUBECONFIG_MODE) if changed else diff_text(current, mode),
+        "before": diff_text(current, plan["mode"]),
+        "after": diff_text(after, KUBECONFIG_MODE, note) if changed else diff_text(current, plan["mode"]),
     }
     module.exit_json(changed=changed, **result)
 
@@ -511,6 +818,9 @@ def run(module):
     if not HAS_YAML:
         from ansible.module_utils.basic import missing_required_lib
         module.fail_json(msg=missing_required_lib("PyYAML"))
+    # Also here, not only in KubeconfigModule: with no_log on the task the invocation is never logged,
+    # but the result (its invocation included) must still hold no credential.
+    module.no_log_values.update(credential_values(module.params))
     try:
         converge(module)
     except KubeconfigError as e:

@@ -24,8 +24,17 @@ description:
     always has mode C(0600); a file with another mode is fixed and reported as changed.
   - C(changed) compares the parsed YAML documents, so a file that kubectl formatted differently but
     that says the same is left alone.
-  - Diffs and results show C(********) in place of tokens, refresh and ID tokens, client secrets,
-    client key data, passwords and exec environment variables that look like secrets.
+  - Diffs, results and logs show C(********) in place of tokens, refresh and ID tokens, client secrets,
+    client key data, passwords, every exec environment variable's value, the credentials among exec
+    arguments (see O(user.exec.args)) and any JWT-shaped text. The file itself holds the real values,
+    and C(changed) compares them; when only masked values change, the diff says so in a comment line.
+  - Like ssh with C(~/.ssh), the module refuses a kubeconfig, or a kubeconfig's directory, that another user
+    owns or that group or others may write (whoever can write it decides what kubectl runs and where it
+    sends credentials), and a symbolic link unless O(follow=true). It then reads and writes nothing.
+    So a task run as root cannot write another user's kubeconfig; run it as that user (C(become_user)).
+  - Writers take a lock beside the file, C(.NAME.lock) in the kubeconfig's directory, for the
+    read-merge-write, so parallel tasks (a fleet under forks) lose no entries. The lock file is removed
+    when the write is done. Runs that change nothing, and check mode, take no lock.
 author:
   - kubeauth maintainers (@kubeauth)
 requirements:
@@ -33,10 +42,26 @@ requirements:
 options:
   path:
     description:
-      - The kubeconfig file. Created (with its directory, mode C(0700)) when missing.
-      - A symbolic link is followed; the file it points to is written.
+      - The kubeconfig file. Created when missing, and its directory too (mode C(0700)) when that is missing.
+      - The file and its directory must belong to the user running the task and must not be writable by group
+        or others. Otherwise the task fails, naming the path and what is wrong.
+      - A symbolic link is refused unless O(follow=true).
     type: path
     default: ~/.kube/config
+  follow:
+    description:
+      - Whether O(path) may be a symbolic link; the file it points to is then read and written.
+      - The link (and every further link on the way) must belong to the user running the task, and the file
+        it points to and that file's directory pass the same checks as O(path).
+    type: bool
+    default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for the lock of the kubeconfig while another task or process writes it.
+        V(0) tries once.
+      - When the time is up the task fails, naming the lock file; C(fuser -v LOCKFILE) shows who holds it.
+    type: int
+    default: 30
   state:
     description:
       - V(present) adds or updates the given entries.
@@ -84,11 +109,19 @@ options:
             type: str
             required: true
           args:
-            description: Its arguments.
+            description:
+              - Its arguments.
+              - Credentials among them are masked in results, diff and logs; the file keeps them. A credential
+                is the value of C(--token=VALUE), C(--password=VALUE), C(--client-secret=VALUE) or a similar
+                option (C(--id-token), C(--refresh-token), C(--api-key), C(--secret), also with a single dash),
+                the argument after such an option, and any JWT-shaped part of an argument.
             type: list
             elements: str
           env:
-            description: Extra environment variables for the plugin, as a dict; written sorted by name.
+            description:
+              - Extra environment variables for the plugin, as a dict; written sorted by name.
+              - Every value is treated as a secret (C(no_log)), masked in results, diff and logs wherever it
+                appears in them. The names are shown.
             type: dict
           api_version:
             description: The ExecCredential version the plugin speaks.
@@ -222,6 +255,15 @@ EXAMPLES = r"""
                --config, /home/me/.kube/kubeauth-eks-oidc/oidc-oidc-test.json]
         interactive_mode: IfAvailable
 
+- name: A kubeconfig kept elsewhere, linked from ~/.kube/config (the link and the file are the user's own)
+  kubeauth.eks_oidc.kubeconfig:
+    path: ~/.kube/config
+    follow: true
+    context:
+      name: oidc-secret-reader
+      cluster: arn:aws:eks:us-west-2:111122223333:cluster/oidc-test
+      user: cognito-user
+
 - name: Remove them again (the cluster entry stays while another context uses it)
   kubeauth.eks_oidc.kubeconfig:
     cluster:
@@ -235,7 +277,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 path:
-  description: The file written (a symbolic link's target).
+  description: The file written; with O(follow=true), the file the link points to.
   returned: always
   type: str
   sample: /home/me/.kube/config
@@ -267,14 +309,15 @@ removed:
   sample: {"clusters": [], "users": ["cognito-user"], "contexts": ["oidc-secret-reader"]}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import KubeconfigModule
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import run
 
 
 def main():
     argument_spec = dict(
         path=dict(type="path", default="~/.kube/config"),
+        follow=dict(type="bool", default=False),
+        lock_timeout=dict(type="int", default=30),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         cluster=dict(
             type="dict",
@@ -295,7 +338,7 @@ def main():
                     options=dict(
                         command=dict(type="str", required=True),
                         args=dict(type="list", elements="str"),
-                        env=dict(type="dict"),
+                        env=dict(type="dict", no_log=True),
                         api_version=dict(
                             type="str",
                             choices=["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"],
@@ -334,7 +377,7 @@ def main():
         ),
         current_context=dict(type="raw", default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = KubeconfigModule(argument_spec=argument_spec, supports_check_mode=True)
     run(module)
 
 
