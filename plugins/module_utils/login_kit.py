@@ -424,6 +424,8 @@ def install_plugin_files(kit, plugin, plugin_source, directory):
     files = [(os.path.join(directory, PLUGIN_FILE), plugin_source, "the credential plugin")]
     if kit.get("ca_pem"):
         files.append((os.path.join(directory, CA_FILE), kit["ca_pem"], "the CA bundle"))
+    else:  # a newer kit without one: the system's store, as its configs say
+        remove_file(plugin, os.path.join(directory, CA_FILE), "the CA bundle")
     for cluster in kit["clusters"]:
         config = json.dumps(plugin_config(kit, cluster, directory), indent=2, sort_keys=True) + "\n"
         files.append((config_path(directory, cluster), config, "the plugin config"))

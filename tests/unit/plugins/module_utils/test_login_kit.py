@@ -334,3 +334,15 @@ def test_logout_removes_the_cached_tokens_of_the_kit(home):
     assert kubeauth_login("logout") == (0, "signed out of %s: cached tokens removed" % ISSUER)
     assert not os.path.exists(cache_file)
     assert kubeauth_login("logout") == (0, "not signed in to %s" % ISSUER)
+
+
+def test_plugin_files_follow_the_kit_ca_bundle_included(home):
+    directory = str(home / ".kube" / "kubeauth-login")
+    ca_pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    written = login_kit.install_plugin_files(kit_of(ca_pem=ca_pem), credential_plugin, PLUGIN_SOURCE, directory)
+    assert sorted(os.path.basename(path) for path in written) == ["ca.pem", "credential_plugin.py", "oidc-oidc-test.json"]
+    assert login_kit.install_plugin_files(kit_of(ca_pem=ca_pem), credential_plugin, PLUGIN_SOURCE, directory) == []
+    written = login_kit.install_plugin_files(kit_of(), credential_plugin, PLUGIN_SOURCE, directory)
+    assert [os.path.basename(path) for path in written] == ["oidc-oidc-test.json"]
+    assert not os.path.exists(os.path.join(directory, "ca.pem"))
+    assert "ca_file" not in json.loads(open(os.path.join(directory, "oidc-oidc-test.json")).read())
