@@ -85,6 +85,7 @@ def team(sandbox, tmp_path_factory):
     client["callback_urls"] = [url for url in client["callback_urls"] if not url.startswith("http://localhost")] + [
         "http://localhost:%d" % port]
     names = {
+        "eks_oidc_identity_provider": "cognito",
         "eks_oidc_user_pool_name": "kit-e2e-%s" % suffix,
         "eks_oidc_client_name": "kit-e2e-%s" % suffix,
         "eks_oidc_domain": "kit-e2e-%s" % suffix,

@@ -23,6 +23,8 @@ import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on the path thro
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "login_kit.yml")
 RECAP_CHANGED = re.compile(r"^\S+\s+:\s+ok=\d+\s+changed=(\d+)", re.M)
+# Public CAs only (Debian's ca-certificates): not the sandbox CA that signs the issuer's certificate.
+DEBIAN_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.")
 # The developer's own kubeconfig before the kit: hand-written, with a comment; uninstall must give it back as is.
 DEVELOPER_KUBECONFIG = b"""# clusters I had before the kit
@@ -184,6 +186,17 @@ def test_a_developer_without_aws_goes_from_the_kit_to_kubectl(sandbox, team, bro
     refused = developer.kubectl("oidc-%s" % team["clusters"][0], "get", "secrets")
     assert refused.returncode != 0 and "log in again" in refused.stderr
     assert developer.kubeauth_login("status").returncode == 3
+
+    # -- TLS to the issuer is verified with the CA bundle the kit carries: another bundle is refused
+    ca_file = os.path.join(plugin_dir, "ca.pem")
+    with open(ca_file) as handle:
+        assert handle.read() == open(sandbox["aws_ca_bundle"]).read()  # the admin's eks_oidc_aws_connection.aws_ca_bundle
+    shutil.copyfile(DEBIAN_CA_BUNDLE, ca_file)
+    untrusted = developer.kubeauth_login("login", "--headless", stdin=subprocess.DEVNULL)
+    assert untrusted.returncode == 1 and "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr, untrusted.stderr
+    assert developer.kubeauth_login("install").returncode == 0  # puts the kit's CA back
+    with open(ca_file) as handle:
+        assert handle.read() == open(sandbox["aws_ca_bundle"]).read()
 
     # -- a machine without a browser: open the address elsewhere, paste back where the browser ended up
     login = developer.start_login("--headless")
