@@ -9,10 +9,9 @@ exits once, with that result, in its ``main()``. A problem the user can fix
 is raised as amazon.aws's ``AnsibleAWSError``: its message says what to do
 next, its ``kwargs`` go into the failure result (a plan's ``diff``, a wait's
 ``wait_log``) and its ``exception``, when set, is the AWS error behind it.
-``run_flow`` turns those, and any AWS error a flow lets through, into the
-module's failure::
-
-    module.exit_json(**run_flow(module, converge, cognito_client(module), what="user pool"))
+``run_flow(module, converge, cognito_client(module), what="user pool")``
+returns the flow's result for the module to exit with, and turns those
+errors, and any AWS error a flow lets through, into the module's failure.
 """
 
 from __future__ import absolute_import, division, print_function
