@@ -17,10 +17,13 @@ sys.path.insert(0, HERE)
 import sandbox  # noqa: E402  (tests/sandbox/sandbox.py)
 
 
-def run_site():
+def run_site(info):
     command = ["ansible-playbook", "-i", "playbooks/inventory/sandbox", "playbooks/site.yml"]
     print(">> %s" % " ".join(command), flush=True)
-    return subprocess.call(command, cwd=REPO_ROOT)
+    # The inventory holds the AWS settings; the proxy that makes the Cognito issuer URL
+    # reachable is environment, as an egress proxy is for anyone.
+    proxy = dict((name, value) for name, value in sandbox.environment(info).items() if "PROXY" in name.upper())
+    return subprocess.call(command, cwd=REPO_ROOT, env=dict(os.environ, **proxy))
 
 
 def kubectl(kubeconfig, context, *args):
@@ -48,7 +51,7 @@ def main():
     if not info:
         print("no sandbox is running: run `make sandbox-up` (make demo does it)", file=sys.stderr)
         return 1
-    if run_site() != 0:
+    if run_site(info) != 0:
         print("site.yml failed; the sandbox is still up (make sandbox-status, make sandbox-down)", file=sys.stderr)
         return 1
     directory = sandbox.state_dir()
@@ -58,7 +61,9 @@ def main():
         return 0
     proven = [prove(kubeconfig, cluster) for cluster in sorted(info["clusters"])]
     relative = os.path.relpath(kubeconfig, REPO_ROOT)
-    print("\nExplore: KUBECONFIG=%s kubectl config get-contexts; stop it all: make sandbox-down" % relative)
+    print("\nExplore: KUBECONFIG=%s kubectl config get-contexts" % relative)
+    print("  the admin contexts (admin-CLUSTER) sign EKS tokens with AWS credentials from the environment:")
+    print("  eval \"$(.venv/bin/python tests/sandbox/sandbox.py env)\"; stop it all: make sandbox-down")
     if not all(proven):
         print("the Step 5 proof did not come out as expected (see above)", file=sys.stderr)
         return 1

@@ -3,8 +3,11 @@
 
 Hosts: ``localhost`` (group ``identity_provider``: the IdP is made once) and
 one host per EKS cluster of the sandbox (group ``eks_clusters``), all with a
-local connection. Connection variables point the collection's AWS modules at
-MiniStack. Start the sandbox first: ``make sandbox-up``.
+local connection. It gives only what any user's inventory gives: the AWS
+connection settings (MiniStack's endpoint, the sandbox CA, the sandbox's
+credentials), the region, the cluster names, and where the kubeconfig goes.
+Nothing in the roles or playbooks knows it is the sandbox. Start the sandbox
+first: ``make sandbox-up``.
 """
 
 import json
@@ -36,16 +39,24 @@ def inventory():
     host_vars = {"localhost": {}}
     for name in clusters:
         host_vars[name] = {"eks_oidc_cluster_name": name}
+    variables = {
+        "ansible_connection": "local",
+        "eks_oidc_region": info["region"],
+        "eks_oidc_aws_connection": connection,
+        # The sandbox's own files: its kubeconfig and the test user's generated password.
+        "sandbox_state_dir": directory,
+    }
+    keycloak = info.get("keycloak")
+    if keycloak:  # SANDBOX_KEYCLOAK=1: Keycloak's admin API, for eks_oidc_identity_provider=keycloak
+        variables.update(
+            eks_oidc_keycloak_url=keycloak["url"],
+            eks_oidc_keycloak_admin_username=keycloak["admin_username"],
+            eks_oidc_keycloak_admin_password=keycloak["admin_password"],
+            # Its certificate comes from the sandbox's CA, the one of the AWS endpoint.
+            eks_oidc_keycloak_ca_file=info["aws_ca_bundle"],
+        )
     return {
-        "all": {
-            "vars": {
-                "ansible_connection": "local",
-                "eks_oidc_region": info["region"],
-                "eks_oidc_aws_connection": connection,
-                "eks_oidc_sandbox": info,
-                "eks_oidc_sandbox_dir": directory,
-            },
-        },
+        "all": {"vars": variables},
         "identity_provider": {"hosts": ["localhost"]},
         "eks_clusters": {"hosts": sorted(clusters)},
         "_meta": {"hostvars": host_vars},

@@ -29,7 +29,7 @@ from run_playbook import playbook  # noqa: E402
 
 CLUSTER = "oidc-test"
 USERNAME = "test@example.com"
-PASSWORD = "Audit-%s" % uuid.uuid4().hex[:12]
+PASSWORD = "Audit-7%s" % uuid.uuid4().hex[:12]  # the role's default policy: 12+ characters, every class
 
 
 def kubectl(cluster, cafile, token, tmp_path, *args):

@@ -14,7 +14,6 @@ import re
 import subprocess
 
 import boto3
-import pytest
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
@@ -52,23 +51,19 @@ OTHER_VALUES = {
         {"verb": "list", "resource": "configmaps", "namespace": "default", "allowed": True},
         {"verb": "list", "resource": "secrets", "namespace": "default", "allowed": False},
     ],
-    "eks_oidc_verify_username": "",
-    "eks_oidc_verify_groups": ["grp:platform-readers", "system:authenticated"],
+    # As the identity provider names them: the verify role adds the association's grp: prefix.
+    "eks_oidc_verify_idp_username": "",
+    "eks_oidc_verify_idp_groups": ["platform-readers"],
 }
-
-
-@pytest.fixture(scope="module")
-def fleet(sandbox):
-    missing = [name for name in CLUSTERS if not (sandbox["clusters"].get(name) or {}).get("endpoint")]
-    assert not missing, "the session sandbox must run twin clusters %s (tests/integration/conftest.py)" % (missing,)
-    return sandbox
 
 
 def playbook(sandbox, name, *args, extra_vars=None):
     command = ["ansible-playbook", "-i", "playbooks/inventory/sandbox", "playbooks/%s.yml" % name] + list(args)
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
-    env = dict(os.environ, EKS_OIDC_SANDBOX_DIR=sandbox["state_dir"], ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    # No AWS variables: the inventory's connection settings are all the roles get.
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
+    env.update(EKS_OIDC_SANDBOX_DIR=sandbox["state_dir"], ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=1800)
     assert result.returncode == 0, "%s failed:\n%s\n%s" % (name, result.stdout[-30000:], result.stderr[-5000:])
     recap = dict((host, int(changed)) for host, _ok, changed, _unreachable, _failed in RECAP.findall(result.stdout))
@@ -92,6 +87,17 @@ def kubectl_as_oidc_user(sandbox, cluster, *args):
     return subprocess.run(
         ["kubectl", "--kubeconfig", kubeconfig, "--context", "oidc-%s" % cluster] + list(args),
         capture_output=True, text=True, check=False, timeout=120,
+    )
+
+
+def kubectl_as_admin(sandbox, cluster, *args):
+    """The admin entry the roles wrote, as a person uses it: AWS credentials in the environment."""
+    kubeconfig = os.path.join(sandbox["state_dir"], "kubeconfig")
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
+    env.update(AWS_ACCESS_KEY_ID=sandbox["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=sandbox["aws_secret_access_key"])
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", kubeconfig, "--context", "admin-%s" % cluster] + list(args),
+        capture_output=True, text=True, check=False, timeout=120, env=env,
     )
 
 
@@ -132,7 +138,7 @@ def assert_nothing_left(sandbox, values):
             assert not [n for n in names if cluster in n], "kubeconfig %s left for %s: %s" % (section, cluster, names)
 
 
-def converge_and_clean(sandbox, extra_vars, expectations):
+def converge_and_clean(sandbox, extra_vars, expectations, after_prefix_change=None):
     first, _output = playbook(sandbox, "site", extra_vars=extra_vars)
     assert first["localhost"] > 0 and all(first[c] > 0 for c in CLUSTERS), first
     second, output = playbook(sandbox, "site", extra_vars=extra_vars)
@@ -141,6 +147,14 @@ def converge_and_clean(sandbox, extra_vars, expectations):
     assert set(checked.values()) == {0}, "--check changed something: %s\n%s" % (checked, changed_tasks(output))
     for cluster in CLUSTERS:
         expectations(cluster)
+    if after_prefix_change:
+        # Another groups prefix: the association is replaced, RBAC rebound, and the verify
+        # role's expectations follow the new prefix (site.yml fails otherwise).
+        changed, _output = playbook(sandbox, "site", extra_vars=dict(extra_vars or {}, eks_oidc_groups_prefix="acc:",
+                                                                     eks_oidc_idp_force=True))
+        assert all(changed[c] > 0 for c in CLUSTERS), changed
+        for cluster in CLUSTERS:
+            after_prefix_change(cluster)
     cleaned, _output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
     assert all(cleaned[c] > 0 for c in CLUSTERS) and cleaned["localhost"] > 0, cleaned
     again, output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
@@ -155,8 +169,17 @@ def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
         assert nodes.returncode != 0
         assert 'Error from server (Forbidden): nodes is forbidden: User "test@example.com" cannot list resource ' \
                '"nodes" in API group "" at the cluster scope' in nodes.stderr
+        # The admin entry is the EKS IAM token, as on AWS: the twin maps the cluster's creator to an admin.
+        admin = kubectl_as_admin(fleet, cluster, "auth", "whoami", "-o", "json")
+        assert admin.returncode == 0, admin.stderr
+        assert json.loads(admin.stdout)["status"]["userInfo"]["username"].startswith("arn:aws:")
+        assert kubectl_as_admin(fleet, cluster, "auth", "can-i", "*", "*").stdout.strip() == "yes"
 
-    converge_and_clean(fleet, None, post_proof)
+    def changed_prefix(cluster):
+        whoami = kubectl_as_oidc_user(fleet, cluster, "auth", "whoami", "-o", "json")
+        assert "acc:secret-reader" in json.loads(whoami.stdout)["status"]["userInfo"]["groups"], whoami.stdout
+
+    converge_and_clean(fleet, None, post_proof, changed_prefix)
     assert_nothing_left(fleet, {"pool": "oidc-userpool", "domain": "oidc-userpool", "cluster_role": "read-secrets",
                                 "binding": "read-secrets-role-binding"})
 

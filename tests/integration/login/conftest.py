@@ -105,14 +105,6 @@ def idp(sandbox, tmp_path_factory):
         "eks_oidc_client_name": "kc-e2e-%s" % suffix,
         "eks_oidc_domain": "kc-e2e-%s" % suffix,
         "eks_oidc_identity_provider_config_name": "kc-e2e-%s" % suffix,
-        # The sandbox's secret key is "test": Ansible would mask that word in every result
-        # ("oidc-test" -> "oidc-********"). MiniStack does not check the secret, so use another.
-        "eks_oidc_aws_connection": {
-            "endpoint_url": sandbox["aws_endpoint_url"],
-            "aws_ca_bundle": sandbox["aws_ca_bundle"],
-            "access_key": sandbox["aws_access_key_id"],
-            "secret_key": "kubeauth-e2e-sandbox-secret-key",
-        },
     }
     playbooks = Playbooks(sandbox, workdir, extra_vars)
     rbac = admin_api(sandbox, playbooks.cluster)

@@ -54,9 +54,16 @@ def role(idp, kube, check=False, **variables):
     return idp.run("kubeconfig.yml", check=check, **variables)
 
 
-def kubectl(kube, context, *args):
+def kubectl(kube, context, *args, env=None):
     return subprocess.run([KUBECTL, "--kubeconfig", kube["path"], "--context", context] + list(args),
-                          capture_output=True, text=True, timeout=120, check=False)
+                          capture_output=True, text=True, timeout=120, check=False, env=env)
+
+
+def aws_environment(sandbox):
+    """A person's shell for the admin entry: AWS credentials from the environment, nothing else of AWS."""
+    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
+    env.update(AWS_ACCESS_KEY_ID=sandbox["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=sandbox["aws_secret_access_key"])
+    return env
 
 
 def document(kube):
@@ -79,7 +86,8 @@ def assert_secrets_yes_nodes_no(kube, context):
 
 
 def plugin_cache(kube):
-    directory = os.path.join(kube["helper_dir"], "cache", kube["context"])
+    """The plugin's one cache file (per issuer, client and user, shared by the contexts of the issuer)."""
+    directory = os.path.join(kube["helper_dir"], "cache")
     files = [name for name in os.listdir(directory) if name.endswith(".json")]
     assert len(files) == 1, files
     return os.path.join(directory, files[0])
@@ -125,12 +133,22 @@ def test_exec_style_kubectl_as_the_oidc_user(idp, kube):
     assert idp.changed(checked) == 0
 
 
-def test_admin_entry_of_the_sandbox(idp, kube):
-    """The sandbox's clusters take the twin's admin client certificate instead of an IAM token."""
+def test_admin_entry_is_the_eks_iam_token(idp, kube):
+    """The admin entry is aws eks update-kubeconfig's: the EKS IAM token, which the twin maps to the cluster's creator."""
     admin = "admin-%s" % idp.cluster
-    can_i = kubectl(kube, admin, "auth", "can-i", "list", "nodes")
+    user = entry(kube, "users", admin)["user"]
+    assert "client-certificate-data" not in user and "token" not in user
+    assert user["exec"]["args"][1].endswith("/eks_token.py")
+    env = aws_environment(idp.sandbox)
+    can_i = kubectl(kube, admin, "auth", "can-i", "list", "nodes", env=env)
     assert can_i.returncode == 0 and can_i.stdout.strip() == "yes", can_i.stderr
-    assert "client-certificate-data" in entry(kube, "users", admin)["user"]
+    whoami = kubectl(kube, admin, "auth", "whoami", "-o", "json", env=env)
+    assert whoami.returncode == 0, whoami.stderr
+    assert json.loads(whoami.stdout)["status"]["userInfo"]["username"].startswith("arn:aws:")
+    # Without AWS credentials the plugin cannot sign, and the API server refuses anonymous admin access.
+    no_credentials = dict((k, v) for k, v in env.items() if not k.startswith("AWS_"))
+    no_credentials.update(AWS_SHARED_CREDENTIALS_FILE="/nonexistent", AWS_CONFIG_FILE="/nonexistent")
+    assert kubectl(kube, admin, "auth", "can-i", "list", "nodes", env=no_credentials).stdout.strip() != "yes"
 
 
 def test_exec_style_refreshes_an_expired_cached_token(idp, kube):
@@ -169,7 +187,7 @@ def test_auth_provider_style(idp, kube):
     assert "********" not in open(kube["path"]).read()
     provider = entry(kube, "users", context)["user"]["auth-provider"]
     assert provider["name"] == "oidc"
-    assert set(provider["config"]) == {"idp-issuer-url", "client-id", "idp-certificate-authority-data", "id-token", "refresh-token"}
+    assert set(provider["config"]) == {"idp-issuer-url", "client-id", "idp-certificate-authority", "id-token", "refresh-token"}
     assert jwt_claims(provider["config"]["id-token"])["iss"] == provider["config"]["idp-issuer-url"]
 
     assert_secrets_yes_nodes_no(kube, context)
@@ -179,27 +197,34 @@ def test_auth_provider_style(idp, kube):
     assert idp.changed(again) == 0, "a still-valid ID token is kept: nothing changes"
 
 
-def test_auth_provider_refresh_needs_the_issuer_url_reachable(idp, kube, tmp_path):
+def test_auth_provider_refreshes_through_the_issuer_url(idp, kube, tmp_path):
     """kubectl's oidc auth provider refreshes through idp-issuer-url + /.well-known/openid-configuration.
 
-    It has no setting for another discovery URL, and the sandbox's issuer
-    (https://cognito-idp.REGION.amazonaws.com/POOL) is not the emulator: with an
-    expired ID token kubectl fails there. On AWS the same entry refreshes
-    (Cognito's discovery names the hosted-UI domain's token endpoint). The
-    exec style refreshes in the sandbox too (test above). See docs/kubeconfig.md.
+    It has no setting for another discovery URL: it must reach the issuer URL
+    itself. Without a way to it (no proxy, and the Cognito issuer host does not
+    resolve here) kubectl fails; with the sandbox's HTTPS proxy in the
+    environment, as a corporate developer has an egress proxy, it refreshes and
+    writes the new ID token into the kubeconfig. See docs/kubeconfig.md.
     """
     context = "ap-%s" % idp.cluster
     doc = document(kube)
     config = [u for u in doc["users"] if u["name"] == context][0]["user"]["auth-provider"]["config"]
-    header, claims = config["id-token"].split(".")[:2]
+    header = config["id-token"].split(".")[0]
     expired = dict(jwt_claims(config["id-token"]), exp=int(time.time()) - 3600)
     config["id-token"] = "%s.%s.%s" % (header, base64.urlsafe_b64encode(json.dumps(expired).encode()).decode().rstrip("="), "sig")
     expired_path = tmp_path / "expired-config"
     expired_path.write_text(yaml.safe_dump(doc))
     os.chmod(str(expired_path), 0o600)
-    result = kubectl({"path": str(expired_path)}, context, "get", "secrets")
+    no_proxy = dict((k, v) for k, v in os.environ.items() if "proxy" not in k.lower())
+    result = kubectl({"path": str(expired_path)}, context, "get", "secrets", env=no_proxy)
     assert result.returncode != 0
     assert "/.well-known/openid-configuration" in result.stderr, result.stderr
+
+    proxied = dict(no_proxy, HTTPS_PROXY=idp.sandbox["https_proxy"], NO_PROXY=idp.sandbox["no_proxy"])
+    result = kubectl({"path": str(expired_path)}, context, "get", "secrets", env=proxied)
+    assert result.returncode == 0, result.stderr
+    refreshed = [u for u in yaml.safe_load(expired_path.read_text())["users"] if u["name"] == context][0]
+    assert jwt_claims(refreshed["user"]["auth-provider"]["config"]["id-token"])["exp"] > time.time() + 300
 
 
 # -- a static token ------------------------------------------------------------------
@@ -212,12 +237,12 @@ def test_token_style(idp, kube):
     assert_secrets_yes_nodes_no(kube, context)
 
 
-# -- the admin entry outside the sandbox: no AWS CLI ----------------------------------
+# -- the admin entry alone: no AWS CLI ------------------------------------------------
 
 def test_admin_entry_makes_the_eks_token_in_python(idp, tmp_path):
-    """Outside the sandbox the admin user runs eks_token.py: `aws eks get-token` without the AWS CLI."""
+    """The admin user runs eks_token.py: `aws eks get-token` without the AWS CLI, signed for the connection's STS."""
     path = tmp_path / "config"
-    role(idp, {"path": str(path)}, eks_oidc_sandbox={}, eks_oidc_kubeconfig_oidc_user=False)
+    role(idp, {"path": str(path)}, eks_oidc_kubeconfig_oidc_user=False)
     doc = yaml.safe_load(path.read_text())
     admin = "admin-%s" % idp.cluster
     exec_entry = [u for u in doc["users"] if u["name"] == admin][0]["user"]["exec"]
@@ -228,11 +253,10 @@ def test_admin_entry_makes_the_eks_token_in_python(idp, tmp_path):
     assert cluster["name"].endswith(":cluster/%s" % idp.cluster)
     assert cluster["cluster"]["server"] == idp.sandbox["clusters"][idp.cluster]["endpoint"]
 
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="example-secret",
+    env = dict(aws_environment(idp.sandbox),
                KUBERNETES_EXEC_INFO=json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "spec": {"interactive": False}}))
     env.update(dict((e["name"], e["value"]) for e in exec_entry.get("env") or []))
-    for name in ("AWS_PROFILE", "AWS_CONFIG_FILE"):
-        env.pop(name, None)
+    assert env["AWS_ENDPOINT_URL_STS"] == idp.sandbox["aws_endpoint_url"]
     out = subprocess.run([exec_entry["command"]] + exec_entry["args"], env=env, capture_output=True, text=True,
                          timeout=120, check=True)
     credential = json.loads(out.stdout)
@@ -242,7 +266,7 @@ def test_admin_entry_makes_the_eks_token_in_python(idp, tmp_path):
     body = token[len("k8s-aws-v1."):]
     url = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode()
     query = dict(parse_qsl(urlsplit(url).query))
-    assert urlsplit(url).netloc == "sts.%s.amazonaws.com" % idp.sandbox["region"]
+    assert urlsplit(url).netloc == urlsplit(idp.sandbox["aws_endpoint_url"]).netloc
     assert query["Action"] == "GetCallerIdentity" and query["X-Amz-Expires"] == "60"
     assert query["X-Amz-SignedHeaders"] == "host;x-k8s-aws-id"
 

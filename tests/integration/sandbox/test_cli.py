@@ -62,7 +62,11 @@ def test_up_twice_then_down_leaves_nothing(state):
 
     before = launcher.status(state["EKS_OIDC_SANDBOX_DIR"])
     assert before["running"]
-    assert len(before["processes"]) == 5  # MiniStack + (etcd, kube-apiserver) per cluster
+    # MiniStack (and its IAM webhook server, recorded with MiniStack's pid), the HTTPS proxy,
+    # and etcd + kube-apiserver per cluster.
+    kinds = ("ministack", "iam-webhooks", "https-proxy", "etcd", "kube-apiserver")
+    names = sorted(next(k for k in kinds if k in proc["name"]) for proc in before["processes"])
+    assert names == sorted(["ministack", "iam-webhooks", "https-proxy"] + ["etcd", "kube-apiserver"] * 2), names
     assert all(proc["alive"] for proc in before["processes"])
     ports = [port for proc in before["processes"] for port in proc["ports"]]
     assert all(procs.port_open(port) for port in ports)
