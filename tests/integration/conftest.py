@@ -6,6 +6,8 @@ a sandbox someone started with `make sandbox-up`. Keys: see docs/sandbox.md
 (aws_endpoint_url, aws_ca_bundle, region, aws_access_key_id,
 aws_secret_access_key, oidc_discovery_base, kubernetes, clusters{NAME:
 endpoint, certificate_authority_data, admin_kubeconfig, ...}, ...).
+``keycloak`` adds one Keycloak to it, for the tests that need an identity
+provider other than Cognito.
 """
 
 import os
@@ -30,3 +32,14 @@ def sandbox(tmp_path_factory):
         yield sandbox_launcher.up(directory, port=0, region=SANDBOX_REGION, clusters=SANDBOX_CLUSTERS)
     finally:
         sandbox_launcher.down(directory)
+
+
+@pytest.fixture(scope="session")
+def keycloak(sandbox):
+    """One Keycloak for the session, added to the session sandbox when a test first needs it.
+
+    Its sandbox.json then holds `keycloak: {url, admin_username, admin_password}`, which the sandbox
+    inventory reads; the sandbox fixture stops it with everything else. The first use on a fresh
+    machine fetches Keycloak through Maven (`make keycloak` does it beforehand, with progress).
+    """
+    return sandbox_launcher.up(sandbox["state_dir"], keycloak=True)["keycloak"]

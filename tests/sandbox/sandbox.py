@@ -7,11 +7,11 @@ CLI::
     python tests/sandbox/sandbox.py down     # stop everything
     eval "$(python tests/sandbox/sandbox.py env)"   # AWS_* and HTTPS_PROXY for this shell
 
-Importable: ``up(directory, port=..., region=..., clusters=...) -> dict``,
+Importable: ``up(directory, port=..., region=..., clusters=..., keycloak=...) -> dict``,
 ``down(directory)``, ``status(directory)``, ``load(directory)``,
 ``boto3_kwargs(info)`` and ``environment(info)``. The dict is the content of ``sandbox.json``; see
 docs/sandbox.md for its keys and for the environment variables
-(EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS).
+(EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS, SANDBOX_KEYCLOAK).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import binaries  # noqa: E402  (sibling module, found through HERE)
+import keycloak as keycloak_idp  # noqa: E402
 import pki  # noqa: E402
 import procs  # noqa: E402
 
@@ -152,6 +153,12 @@ def _stop_order(pidfile: str) -> int:
     return {"https-proxy": 0, "kube-apiserver": 1, "etcd": 2}.get(name, 3)
 
 
+def _keycloak_enabled(requested: bool | None) -> bool:
+    if requested is not None:
+        return requested
+    return os.environ.get("SANDBOX_KEYCLOAK", "").strip().lower() in ("1", "true", "yes")
+
+
 def _stop_timeout(pidfile: str) -> float:
     # On SIGTERM MiniStack (hypercorn) waits for idle keep-alive client
     # connections to close, up to 75 s. It holds nothing worth flushing
@@ -161,7 +168,8 @@ def _stop_timeout(pidfile: str) -> float:
 
 def _stop_all(directory: str) -> bool:
     """Stop every recorded process and drop runtime files; True if anything ran."""
-    stopped = False
+    # Keycloak first: its kc.sh and java are stopped as one process group (keycloak.py).
+    stopped = keycloak_idp.stop(directory)
     # A second pass catches a control plane MiniStack was starting during the first.
     for _sweep in range(2):
         for pidfile in sorted(procs.pidfiles(directory), key=_stop_order):
@@ -186,12 +194,19 @@ def down(directory: str | None = None) -> bool:
 
 
 def up(directory: str | None = None, *, port: int | None = None, region: str | None = None,
-       clusters: list[str] | None = None) -> dict:
-    """Start the sandbox (or find it running) and return its sandbox.json content."""
+       clusters: list[str] | None = None, keycloak: bool | None = None) -> dict:
+    """Start the sandbox (or find it running) and return its sandbox.json content.
+
+    keycloak (default: SANDBOX_KEYCLOAK=1 in the environment) also starts Keycloak, or adds it to a
+    sandbox that runs without one; sandbox.json then has `keycloak: {url, admin_username, admin_password}`.
+    """
     directory = state_dir(directory)
+    keycloak = _keycloak_enabled(keycloak)
     with _locked(directory):
         info = load(directory) if _running(directory) else None
         if info:
+            if keycloak and not _keycloak_running(directory, info):
+                _add_keycloak(directory, info)
             info["already_running"] = True
             return info
         _stop_all(directory)  # leftovers of a crashed or half-started sandbox
@@ -207,16 +222,52 @@ def up(directory: str | None = None, *, port: int | None = None, region: str | N
         clusters = clusters or cluster_names(os.environ.get("SANDBOX_CLUSTERS"))
         k8s = binaries.binaries_dir(build=False)
         try:
+            # Keycloak starts first and gets ready while MiniStack and the clusters come up.
+            started = _launch_keycloak(directory) if keycloak else None
             _start_ministack(directory, port, region, k8s)
             proxy_port = _start_proxy(directory, port)
             info = _info(directory, port, region, ca_cert, k8s, proxy_port)
             _create_clusters(info, clusters, k8s)
+            if started:
+                info["keycloak"] = _wait_keycloak(directory, *started)
         except BaseException:
             _stop_all(directory)
             raise
         _write_info(directory, info)
         info["already_running"] = False
         return info
+
+
+def _launch_keycloak(directory: str) -> tuple:
+    try:
+        return keycloak_idp.launch(directory, *pki.ensure_ca(directory))
+    except keycloak_idp.KeycloakError as exc:
+        raise SandboxError(str(exc)) from None
+
+
+def _wait_keycloak(directory: str, proc, entry: dict) -> dict:
+    try:
+        keycloak_idp.wait_ready(proc, entry, os.path.join(directory, pki.CA_CERT),
+                                os.path.join(directory, "logs", "keycloak.log"))
+    except keycloak_idp.KeycloakError as exc:
+        raise SandboxError(str(exc)) from None
+    return entry
+
+
+def _keycloak_running(directory: str, info: dict) -> bool:
+    record = procs.read_pidfile(os.path.join(directory, keycloak_idp.PIDFILE))
+    return bool(info.get("keycloak")) and bool(record) and procs.alive(record["pid"], directory)
+
+
+def _add_keycloak(directory: str, info: dict) -> None:
+    """Start Keycloak beside a running sandbox and record it in sandbox.json."""
+    keycloak_idp.stop(directory)  # one that died, if any
+    try:
+        info["keycloak"] = _wait_keycloak(directory, *_launch_keycloak(directory))
+    except BaseException:
+        keycloak_idp.stop(directory)
+        raise
+    _write_info(directory, {key: value for key, value in info.items() if key != "already_running"})
 
 
 def _env_port() -> int | None:
@@ -387,6 +438,9 @@ def _print_summary(info: dict) -> None:
     if not info["kubernetes"]:
         print("  Kubernetes side skipped: no kube-apiserver/etcd (run `make k8s-binaries` "
               "or set KUBEBUILDER_ASSETS); EKS clusters have no live endpoint")
+    if info.get("keycloak"):
+        print(f"  Keycloak         {info['keycloak']['url']}  admin {info['keycloak']['admin_username']} "
+              "(password in sandbox.json)")
     for name, cluster in info["clusters"].items():
         if cluster["endpoint"]:
             print(f"  EKS cluster {name}  {cluster['endpoint']}  admin kubeconfig {cluster['admin_kubeconfig']}")
