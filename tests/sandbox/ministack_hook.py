@@ -25,13 +25,20 @@ For the IAM guard-rails (docs/guardrails.md) it adds SetDefaultPolicyVersion,
 which amazon.aws.iam_managed_policy needs to change a policy's document.
 For cognito_group it adds Cognito's UpdateGroup, which MiniStack lacks.
 
+EKS's timing and the request quotas (docs/sandbox.md, "Timing and throttling";
+knobs.py): with SANDBOX_EKS_ASSOCIATION_DELAY an association or a
+disassociation takes at least that many seconds, with SANDBOX_THROTTLE that
+fraction of Cognito and EKS API calls is answered as throttled, and every
+Cognito and EKS API call is counted, served at GET /_sandbox/api-calls.
+
 AWS IAM callers (docs/sandbox.md, "AWS IAM authentication"): the hook makes
 the sandbox's credentials MiniStack's root and serves every cluster's token
 and authorization webhooks (iam_authn.py) from MiniStack's records: access
 keys and their secrets, STS, access entries and access policies.
 
 Environment (besides MiniStack's own): SANDBOX_K8S_BINARIES, the directory
-holding etcd and kube-apiserver, or empty to run the AWS side alone.
+holding etcd and kube-apiserver, or empty to run the AWS side alone; the
+knobs SANDBOX_EKS_ASSOCIATION_DELAY, SANDBOX_THROTTLE, SANDBOX_THROTTLE_SEED.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ import os
 import re
 import ssl
 import sys
+import threading
 import time
 import urllib.parse
 import uuid
@@ -55,6 +63,7 @@ import authn
 import controlplane
 import iam_authn
 import insights
+import knobs
 import pki
 import procs
 import sandbox
@@ -95,12 +104,31 @@ class _Cluster:
         return self.jobs.submit(run)
 
 
+def _sleep_until(deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def _at(deadline: float, action) -> None:
+    """Run ``action`` at ``deadline`` (time.monotonic()) on a timer thread; at once when it has passed."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        action()
+        return
+    timer = threading.Timer(remaining, action)
+    timer.daemon = True
+    timer.start()
+
+
 class Twin:
     """Maps MiniStack's EKS records to live control planes (by cluster ARN)."""
 
     def __init__(self, state_dir: str, binaries: str | None, gateway: str,
-                 webhooks: iam_authn.WebhookServer | None) -> None:
+                 webhooks: iam_authn.WebhookServer | None, association_delay: float = 0.0) -> None:
         self.state_dir = state_dir
+        # SANDBOX_EKS_ASSOCIATION_DELAY: the least time an association or disassociation takes.
+        self.association_delay = association_delay
         self.binaries = binaries
         self.gateway = gateway
         self.webhooks = webhooks
@@ -170,9 +198,15 @@ class Twin:
             cluster["certificateAuthority"] = {}
 
     def associate(self, arn: str, oidc: dict, record: dict) -> None:
+        done_by = time.monotonic() + self.association_delay
+
+        def activate():
+            if record["status"] == "CREATING":  # not disassociated meanwhile
+                record["status"] = "ACTIVE"
+
         entry = self.clusters.get(arn)
-        if entry is None:  # no Kubernetes side: nothing to wait for
-            record["status"] = "ACTIVE"
+        if entry is None:  # no Kubernetes side: nothing to wait for but the delay
+            _at(done_by, activate)
             return
 
         def job():
@@ -183,24 +217,32 @@ class Twin:
                             "kube-apiserver, which accepts its tokens once it can reach it",
                             oidc["issuerUrl"])
             entry.plane.apply([jwt], restart=not reachable)
-            if record["status"] == "CREATING":  # not disassociated meanwhile
-                record["status"] = "ACTIVE"
+            _sleep_until(done_by)
+            activate()
 
         entry.submit(f"associating {oidc['identityProviderConfigName']}", job)
 
     def disassociate(self, arn: str, key: str, record: dict) -> None:
-        """Keep the config visible as DELETING until kube-apiserver refuses its tokens."""
+        """Keep the config visible as DELETING until kube-apiserver refuses its tokens (and the delay is over)."""
+        done_by = time.monotonic() + self.association_delay
         entry = self.clusters.get(arn)
-        if entry is None:  # no Kubernetes side: MiniStack's immediate removal is right
-            return
+        if entry is None and not self.association_delay:
+            return  # no Kubernetes side and no delay: MiniStack's immediate removal is right
         record["status"] = "DELETING"
         eks._idp_configs[key] = record
         scope = contextvars.copy_context()  # the store is scoped by the request's account/region
 
+        def forget():
+            scope.run(eks._idp_configs.pop, key, None)
+
+        if entry is None:
+            _at(done_by, forget)
+            return
+
         def job():
             entry.plane.apply([])
-            time.sleep(controlplane.TOKEN_CACHE_TTL)
-            scope.run(eks._idp_configs.pop, key, None)
+            _sleep_until(max(done_by, time.monotonic() + controlplane.TOKEN_CACHE_TTL))
+            forget()
 
         entry.submit(f"disassociating {record['oidc']['identityProviderConfigName']}", job)
 
@@ -475,6 +517,50 @@ def install(twin: Twin) -> None:
     _install_cognito_update_group()
 
 
+# -- Request quotas: throttling and the call count (knobs.py) ------------------------------
+
+
+def _throttled_response(service: str) -> tuple:
+    """A throttled call's answer, as the service gives it: HTTP 400 and the error code botocore retries."""
+    if service == knobs.COGNITO:
+        return responses.error_response_json("TooManyRequestsException", "Rate exceeded", 400,
+                                             content_type="application/x-amz-json-1.1")
+    return eks._error(400, "ThrottlingException", "Rate exceeded")
+
+
+def install_quotas(throttle: knobs.Throttle, counter: knobs.CallCounter) -> None:
+    """Count every Cognito user pool and EKS API call, throttle the share SANDBOX_THROTTLE asks for,
+    and serve the count at GET /_sandbox/api-calls.
+
+    The service handlers are looked up in ``app.SERVICE_HANDLERS`` at request
+    time, after routing (and IAM, when enforced): a throttled call never
+    reaches the service, so nothing it asked for happens, as on AWS.
+    """
+    for service in (knobs.COGNITO, knobs.EKS):
+        handler = app.SERVICE_HANDLERS[service]
+
+        async def counted(method, path, headers, body, query_params, service=service, handler=handler):
+            name = knobs.operation(service, method, path, headers)
+            if name is None:
+                return await handler(method, path, headers, body, query_params)
+            throttled = throttle.hit()
+            counter.add(service, name, throttled)
+            if throttled:
+                return _throttled_response(service)
+            return await handler(method, path, headers, body, query_params)
+
+        app.SERVICE_HANDLERS[service] = counted
+
+    pre_body = app._handle_pre_body_request
+
+    async def handle_pre_body_request(method, path, headers, query_params, request_id):
+        if method == "GET" and path == knobs.API_CALLS_PATH:
+            return 200, {"Content-Type": "application/json"}, json.dumps(counter.snapshot()).encode()
+        return await pre_body(method, path, headers, query_params, request_id)
+
+    app._handle_pre_body_request = handle_pre_body_request
+
+
 # -- CloudWatch Logs Insights and IAM ------------------------------------------------------
 
 
@@ -607,8 +693,14 @@ def main() -> None:
     _root_credentials()
     gateway = f"https://127.0.0.1:{os.environ['GATEWAY_PORT']}"
     binaries = os.environ.get("SANDBOX_K8S_BINARIES") or None
+    try:
+        delay, throttle = knobs.association_delay(), knobs.Throttle(knobs.throttle_fraction(), knobs.throttle_seed())
+    except knobs.KnobError as e:
+        sys.exit(f"sandbox: {e}")
     webhooks = _start_iam_webhooks(state_dir, gateway) if binaries else None
-    install(Twin(state_dir, binaries, gateway, webhooks))
+    install(Twin(state_dir, binaries, gateway, webhooks, association_delay=delay))
+    install_quotas(throttle, knobs.CallCounter())
+    log.info("knobs: association delay %gs, throttle %g (seed %d)", delay, throttle.fraction, knobs.throttle_seed())
     sys.argv = sys.argv[:1]  # MiniStack parses its own (empty) command line
     app.main()
 

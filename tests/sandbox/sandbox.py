@@ -7,11 +7,13 @@ CLI::
     python tests/sandbox/sandbox.py down     # stop everything
     eval "$(python tests/sandbox/sandbox.py env)"   # AWS_* and HTTPS_PROXY for this shell
 
-Importable: ``up(directory, port=..., region=..., clusters=..., keycloak=...) -> dict``,
+Importable: ``up(directory, port=..., region=..., clusters=..., keycloak=...,
+eks_association_delay=..., throttle=..., throttle_seed=...) -> dict``,
 ``down(directory)``, ``status(directory)``, ``load(directory)``,
-``boto3_kwargs(info)`` and ``environment(info)``. The dict is the content of ``sandbox.json``; see
-docs/sandbox.md for its keys and for the environment variables
-(EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS, SANDBOX_KEYCLOAK).
+``boto3_kwargs(info)``, ``environment(info)`` and ``api_calls(info)``. The dict is the content of
+``sandbox.json``; see docs/sandbox.md for its keys and for the environment variables
+(EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS, SANDBOX_KEYCLOAK,
+SANDBOX_EKS_ASSOCIATION_DELAY, SANDBOX_THROTTLE, SANDBOX_THROTTLE_SEED).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ sys.path.insert(0, HERE)
 
 import binaries  # noqa: E402  (sibling module, found through HERE)
 import keycloak as keycloak_idp  # noqa: E402
+import knobs  # noqa: E402
 import pki  # noqa: E402
 import procs  # noqa: E402
 
@@ -194,17 +197,27 @@ def down(directory: str | None = None) -> bool:
 
 
 def up(directory: str | None = None, *, port: int | None = None, region: str | None = None,
-       clusters: list[str] | None = None, keycloak: bool | None = None) -> dict:
+       clusters: list[str] | None = None, keycloak: bool | None = None,
+       eks_association_delay: float | None = None, throttle: float | None = None,
+       throttle_seed: int | None = None) -> dict:
     """Start the sandbox (or find it running) and return its sandbox.json content.
 
     keycloak (default: SANDBOX_KEYCLOAK=1 in the environment) also starts Keycloak, or adds it to a
     sandbox that runs without one; sandbox.json then has `keycloak: {url, admin_username, admin_password}`.
+    eks_association_delay, throttle and throttle_seed (default: SANDBOX_EKS_ASSOCIATION_DELAY,
+    SANDBOX_THROTTLE, SANDBOX_THROTTLE_SEED) are the knobs of knobs.py; sandbox.json records them
+    under `knobs`. A running sandbox keeps its knobs: asking for others is an error.
     """
     directory = state_dir(directory)
     keycloak = _keycloak_enabled(keycloak)
+    wanted_knobs = _knobs(eks_association_delay, throttle, throttle_seed)
     with _locked(directory):
         info = load(directory) if _running(directory) else None
         if info:
+            running_knobs = info.get("knobs") or _knobs(0, 0, 0)  # one started before the knobs had none
+            if running_knobs != wanted_knobs:
+                raise SandboxError(f"the sandbox in {directory} runs with knobs {running_knobs}, not "
+                                   f"{wanted_knobs}; stop it first (`make sandbox-down`)")
             if keycloak and not _keycloak_running(directory, info):
                 _add_keycloak(directory, info)
             info["already_running"] = True
@@ -224,9 +237,9 @@ def up(directory: str | None = None, *, port: int | None = None, region: str | N
         try:
             # Keycloak starts first and gets ready while MiniStack and the clusters come up.
             started = _launch_keycloak(directory) if keycloak else None
-            _start_ministack(directory, port, region, k8s)
+            _start_ministack(directory, port, region, k8s, wanted_knobs)
             proxy_port = _start_proxy(directory, port)
-            info = _info(directory, port, region, ca_cert, k8s, proxy_port)
+            info = _info(directory, port, region, ca_cert, k8s, proxy_port, wanted_knobs)
             _create_clusters(info, clusters, k8s)
             if started:
                 info["keycloak"] = _wait_keycloak(directory, *started)
@@ -270,12 +283,33 @@ def _add_keycloak(directory: str, info: dict) -> None:
     _write_info(directory, {key: value for key, value in info.items() if key != "already_running"})
 
 
+def _knobs(eks_association_delay: float | None, throttle: float | None, throttle_seed: int | None) -> dict:
+    """The knobs asked for, the environment's where an argument is None, checked (knobs.py)."""
+    environ = dict(os.environ)
+    for name, value in ((knobs.ASSOCIATION_DELAY_ENV, eks_association_delay), (knobs.THROTTLE_ENV, throttle),
+                        (knobs.THROTTLE_SEED_ENV, throttle_seed)):
+        if value is not None:
+            environ[name] = str(value)
+    try:
+        return {"eks_association_delay": knobs.association_delay(environ),
+                "throttle": knobs.throttle_fraction(environ), "throttle_seed": knobs.throttle_seed(environ)}
+    except knobs.KnobError as exc:
+        raise SandboxError(str(exc)) from None
+
+
+def api_calls(info: dict) -> dict:
+    """The Cognito and EKS API calls the sandbox has served so far (knobs.CallCounter's snapshot)."""
+    context = ssl.create_default_context(cafile=info["aws_ca_bundle"])
+    with urllib.request.urlopen(info["aws_endpoint_url"] + knobs.API_CALLS_PATH, context=context, timeout=30) as answer:
+        return json.load(answer)
+
+
 def _env_port() -> int | None:
     value = os.environ.get("SANDBOX_PORT", "").strip()
     return int(value) if value else None
 
 
-def _start_ministack(directory: str, port: int, region: str, k8s: str | None) -> None:
+def _start_ministack(directory: str, port: int, region: str, k8s: str | None, knob_values: dict) -> None:
     env = dict(
         os.environ,
         GATEWAY_PORT=str(port),
@@ -290,6 +324,9 @@ def _start_ministack(directory: str, port: int, region: str, k8s: str | None) ->
         IOT_MTLS_ENABLED="0",
         SFTP_ENABLED="0",
         SANDBOX_K8S_BINARIES=k8s or "",
+        **{knobs.ASSOCIATION_DELAY_ENV: str(knob_values["eks_association_delay"]),
+           knobs.THROTTLE_ENV: str(knob_values["throttle"]),
+           knobs.THROTTLE_SEED_ENV: str(knob_values["throttle_seed"])},
     )
     os.makedirs(env["TMPDIR"], mode=0o700)
     log = os.path.join(directory, "logs", "ministack.log")
@@ -349,7 +386,8 @@ def environment(info: dict) -> dict:
     }
 
 
-def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None, proxy_port: int) -> dict:
+def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None, proxy_port: int,
+          knob_values: dict) -> dict:
     endpoint = f"https://127.0.0.1:{port}"
     return {
         "state_dir": directory,
@@ -369,6 +407,7 @@ def _info(directory: str, port: int, region: str, ca_cert: str, k8s: str | None,
         "kubernetes": k8s is not None,
         "kubernetes_version": _apiserver_version(k8s),
         "logs_dir": os.path.join(directory, "logs"),
+        "knobs": knob_values,
         "clusters": {},
     }
 
