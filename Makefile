@@ -13,7 +13,7 @@ COLLECTION_LINK := $(COLLECTIONS_DIR)/ansible_collections/kubeauth/eks_oidc
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS_DIR)
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help venv collection k8s-binaries browser sandbox-up sandbox-down sandbox-status \
+.PHONY: help venv collection k8s-binaries keycloak browser sandbox-up sandbox-down sandbox-status \
         unit sanity lint integration test demo build constraints clean
 
 help:
@@ -46,7 +46,15 @@ browser:
 	  echo ">> installing chromium and chromium-driver (Debian packages)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium chromium-driver; }
 
-sandbox-up: venv collection
+# Keycloak for SANDBOX_KEYCLOAK=1 and the Keycloak tests: fetched once through Maven from Maven
+# Central (Maven from Debian's packages when missing) and prepared in a cache outside git.
+keycloak: venv
+	@command -v mvn >/dev/null || { \
+	  echo ">> installing Maven (Debian package maven)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq maven; }
+	$(PY) tests/sandbox/keycloak.py ensure
+
+sandbox-up: venv collection $(if $(filter 1,$(SANDBOX_KEYCLOAK)),keycloak)
 	$(PY) tests/sandbox/sandbox.py up
 
 sandbox-down: venv
@@ -64,7 +72,7 @@ sanity: venv
 lint: venv collection
 	ansible-lint roles playbooks
 
-integration: venv collection k8s-binaries browser
+integration: venv collection k8s-binaries keycloak browser
 	$(PY) -m pytest -q tests/integration
 
 test: venv collection k8s-binaries unit sanity lint integration
