@@ -189,6 +189,8 @@ def validate_params(params):
     if params["state"] == "absent":
         if not (cluster or user or context):
             raise KubeconfigError("state: absent needs the name of a cluster, user or context to remove")
+        if params.get("prune") and not context:
+            raise KubeconfigError("prune removes what a context used: give context.name")
         return
     if not (cluster or user or context or params.get("current_context") not in (None, False)):
         raise KubeconfigError("nothing to do: give a cluster, user, context or current_context")
@@ -367,7 +369,23 @@ def plan_absent(current, params):
             names[section] = params[kind]["name"]
     if current is None:
         return None, {"clusters": [], "users": [], "contexts": []}, []
-    return remove_entries(current, names)
+    pruned = pruned_names(current, names.get("contexts")) if params.get("prune") else {}
+    for section, name in pruned.items():
+        names.setdefault(section, name)
+    document, removed, kept = remove_entries(current, names)
+    # What prune adds is removed only when unused; keeping it is the expected outcome, not news.
+    kept = [message for message in kept if not any("'%s' is kept" % name in message for name in pruned.values())]
+    return document, removed, kept
+
+
+def pruned_names(document, context_name):
+    """The cluster and user (by section) that context ``context_name`` of ``document`` uses."""
+    for entry in document.get("contexts") or []:
+        if isinstance(entry, dict) and entry.get("name") == context_name:
+            context = entry.get("context") or {}
+            return dict((section, context[kind]) for section, kind in SECTIONS
+                        if section != "contexts" and context.get(kind))
+    return {}
 
 
 # ---------------------------------------------------------------------------
@@ -776,7 +794,7 @@ def write_plan(path, plan):
 
 
 def converge(module):
-    """Plan without a lock; only a run that writes creates the directory and takes the lock."""
+    """The module's result. Plan without a lock; only a run that writes creates the directory and takes the lock."""
     params = module.params
     validate_params(params)
     path = kubeconfig_file(params["path"], params["follow"])
@@ -787,10 +805,11 @@ def converge(module):
             plan = plan_file(path, params)  # again: another writer may have changed the file since it was read
             if plan["changed"]:
                 write_plan(path, plan)
-    report(module, path, plan)
+    return report(module, path, plan)
 
 
 def report(module, path, plan):
+    """The result: the entries (secrets masked), what was removed, the diff; kept entries become warnings."""
     current, after, changed = plan["current"], plan["after"], plan["changed"]
     result = {"path": path, "cluster": {}, "user": {}, "context": {}}
     if module.params["state"] == "present":
@@ -810,20 +829,54 @@ def report(module, path, plan):
         "before": diff_text(current, plan["mode"]),
         "after": diff_text(after, KUBECONFIG_MODE, note) if changed else diff_text(current, plan["mode"]),
     }
-    module.exit_json(changed=changed, **result)
+    result["changed"] = changed
+    return result
 
 
 def run(module):
-    """Entry point of the kubeconfig module."""
+    """The kubeconfig module's result; KubeconfigError says what was refused or failed (nothing was written)."""
     if not HAS_YAML:
         from ansible.module_utils.basic import missing_required_lib
-        module.fail_json(msg=missing_required_lib("PyYAML"))
+        raise KubeconfigError(missing_required_lib("PyYAML"))
     # Also here, not only in KubeconfigModule: with no_log on the task the invocation is never logged,
     # but the result (its invocation included) must still hold no credential.
     module.no_log_values.update(credential_values(module.params))
     try:
-        converge(module)
-    except KubeconfigError as e:
-        module.fail_json(msg=str(e))
+        return converge(module)
     except (IOError, OSError) as e:
-        module.fail_json(msg="could not write the kubeconfig %s: %s" % (module.params["path"], e))
+        raise KubeconfigError("could not write the kubeconfig %s: %s" % (module.params["path"], e))
+
+
+# ---------------------------------------------------------------------------
+# Reading only: the kubeconfig_info module
+# ---------------------------------------------------------------------------
+
+def user_tokens(document, user_name):
+    """The OIDC tokens the user entry ``user_name`` holds: ``{id_token, refresh_token}`` ('' when absent).
+
+    The ID token is the auth provider's ``id-token`` or a static ``token``.
+    """
+    for entry in (document or {}).get("users") or []:
+        if isinstance(entry, dict) and entry.get("name") == user_name:
+            user = entry.get("user") or {}
+            provider = (user.get("auth-provider") or {}).get("config") or {}
+            return {"id_token": provider.get("id-token") or user.get("token") or "",
+                    "refresh_token": provider.get("refresh-token") or ""}
+    return {"id_token": "", "refresh_token": ""}
+
+
+def read_info(params, no_log):
+    """The kubeconfig_info module's result (a dict), after the same ownership checks as the kubeconfig module."""
+    if params["return_credentials"] and not no_log:
+        raise KubeconfigError(
+            "return_credentials returns the user's tokens in clear in the task's result; set no_log: true on the task "
+            "(the registered variable still holds them)")
+    path = kubeconfig_file(params["path"], params["follow"])
+    document = load_kubeconfig(path)[0] if check_directory(os.path.dirname(path)) else None
+    result = {"path": path, "exists": document is not None,
+              "current_context": (document or {}).get("current-context") or ""}
+    for section, _kind in SECTIONS:
+        result[section] = mask_secrets([e for e in (document or {}).get(section) or [] if isinstance(e, dict)])
+    if params["return_credentials"]:
+        result["tokens"] = user_tokens(document, params["user"])
+    return result

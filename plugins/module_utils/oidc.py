@@ -53,9 +53,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import cognito_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.cognito import issuer_url as cognito_issuer_url
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.eks import effective_claim_mapping
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import issuer_url as cognito_issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.claim_mapping import effective_claim_mapping
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.claim_mapping import oidc_settings
 
 # The algorithms kube-apiserver accepts for ID tokens (its OIDC authenticator's
 # supported signing algorithms): asymmetric only, so a verifier never holds a
@@ -96,11 +97,6 @@ def cognito_pool_of_issuer(issuer_url):
     return match.group(3) if match else None
 
 
-def _config_value(config, snake, camel):
-    value = config.get(snake)
-    return config.get(camel) if value is None else value
-
-
 def raw_config_of(identity_provider_config):
     """An EKS identity provider config (snake or camelCase, or only its ``claim_mapping``) as raw EKS fields.
 
@@ -109,15 +105,8 @@ def raw_config_of(identity_provider_config):
     no username prefix), so every mapping goes through one rule.
     """
     config = dict(identity_provider_config or {})
-    raw = {
-        "issuer_url": _config_value(config, "issuer_url", "issuerUrl"),
-        "client_id": _config_value(config, "client_id", "clientId"),
-        "username_claim": _config_value(config, "username_claim", "usernameClaim"),
-        "username_prefix": _config_value(config, "username_prefix", "usernamePrefix"),
-        "groups_claim": _config_value(config, "groups_claim", "groupsClaim"),
-        "groups_prefix": _config_value(config, "groups_prefix", "groupsPrefix"),
-        "required_claims": _config_value(config, "required_claims", "requiredClaims") or {},
-    }
+    raw = oidc_settings(config)
+    raw["required_claims"] = raw["required_claims"] or {}
     mapping = config.get("claim_mapping")
     if isinstance(mapping, dict):
         raw["username_claim"] = mapping.get("username_claim") or raw["username_claim"]
@@ -553,34 +542,35 @@ def token_info(module):
     return result
 
 
-def exit_with_tokens(module, result, tokens):
-    """Exit with ``result`` plus ``tokens`` exactly as obtained.
+def result_with_tokens(module, result, tokens):
+    """``result`` plus ``tokens`` exactly as obtained, for exit_json.
 
     Ansible masks every return value equal to a no_log option's value (and
     stars out each occurrence inside strings), so a refresh token that Cognito
     does not renew came back as VALUE_SPECIFIED_IN_NO_LOG_PARAMETER. Here the
     rest of the result, the invocation included, is masked as Ansible masks
-    it; the tokens are not. That is safe because ``check_options`` requires
-    ``no_log`` on a task that asks for tokens.
+    it, and the module is told there is nothing left to mask; the tokens are
+    not masked. That is safe because ``check_options`` requires ``no_log`` on
+    a task that asks for tokens.
     """
     masked = remove_values(dict(result, changed=False, invocation={"module_args": module.params}), module.no_log_values)
     masked["tokens"] = tokens
     module.no_log_values.clear()  # everything else is masked already
-    module.exit_json(**masked)
+    return masked
 
 
 def run(module):
-    """Entry point of the oidc_token_info module."""
+    """The oidc_token_info module's result; OidcError, its message scrubbed of the module's secrets, when refused."""
     if not HAS_JWT:
-        module.fail_json(msg=missing_required_lib("PyJWT[crypto]"), exception=JWT_IMPORT_ERROR)
+        raise OidcError(missing_required_lib("PyJWT[crypto]"), exception=JWT_IMPORT_ERROR)
     try:
         result = token_info(module)
     except OidcError as e:
-        module.fail_json(msg=failure_message(e, module.params), **e.result)
+        raise OidcError(failure_message(e, module.params), **e.result)
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
         # Not fail_json_aws: it would copy Cognito's unscrubbed error response into the result.
-        module.fail_json(msg=failure_message("Cognito authentication failed: %s" % e, module.params))
+        raise OidcError(failure_message("Cognito authentication failed: %s" % e, module.params))
     tokens = result.pop("tokens", None)
     if tokens:
-        exit_with_tokens(module, result, tokens)
-    module.exit_json(changed=False, **result)
+        return result_with_tokens(module, result, tokens)
+    return dict(result, changed=False)

@@ -62,6 +62,14 @@ options:
       - When the time is up the task fails, naming the lock file; C(fuser -v LOCKFILE) shows who holds it.
     type: int
     default: 30
+  prune:
+    description:
+      - With O(state=absent), also remove the cluster and the user that the removed context O(context.name)
+        used, unless another context still uses them (then they are kept, without a warning), as
+        C(kubectl config delete-context) followed by C(delete-cluster) and C(delete-user) would.
+      - So removing a login needs only its context's name, even once the cluster it pointed to is gone.
+    type: bool
+    default: false
   state:
     description:
       - V(present) adds or updates the given entries.
@@ -310,7 +318,7 @@ removed:
 """
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import KubeconfigModule
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import KubeconfigError, run
 
 
 def main():
@@ -318,6 +326,7 @@ def main():
         path=dict(type="path", default="~/.kube/config"),
         follow=dict(type="bool", default=False),
         lock_timeout=dict(type="int", default=30),
+        prune=dict(type="bool", default=False),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         cluster=dict(
             type="dict",
@@ -378,7 +387,11 @@ def main():
         current_context=dict(type="raw", default=False),
     )
     module = KubeconfigModule(argument_spec=argument_spec, supports_check_mode=True)
-    run(module)
+    try:
+        result = run(module)
+    except KubeconfigError as e:
+        module.fail_json(msg=str(e))
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

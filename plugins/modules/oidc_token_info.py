@@ -316,7 +316,7 @@ tokens:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import run
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import OidcError, run
 
 
 def main():
@@ -347,7 +347,11 @@ def main():
         required_one_of=[("token", "refresh_token", "username")],
         required_together=[("username", "password")],
     )
-    run(module)
+    try:
+        result = run(module)
+    except OidcError as e:
+        module.fail_json(msg=str(e), **e.result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

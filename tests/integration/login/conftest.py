@@ -44,8 +44,10 @@ class Playbooks(object):
                    "--limit", "localhost,%s" % self.cluster, os.path.join(HERE, playbook), "-e", "@" + vars_file]
         if check:
             command.append("--check")
+        # The Cognito issuer URL is reached through the sandbox's HTTPS proxy, as through an egress proxy.
         env = dict(os.environ, EKS_OIDC_SANDBOX_DIR=self.sandbox["state_dir"], ANSIBLE_FORCE_COLOR="0",
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_DIR))
+                   ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_DIR),
+                   HTTPS_PROXY=self.sandbox["https_proxy"], NO_PROXY=self.sandbox["no_proxy"])
         env.pop("KUBECONFIG", None)
         result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
         assert result.returncode == 0, "%s failed:\n%s\n%s" % (playbook, result.stdout[-15000:], result.stderr[-3000:])

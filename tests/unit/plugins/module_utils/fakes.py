@@ -2,14 +2,6 @@
 directory on sys.path, as there is no __init__.py)."""
 
 
-class Exited(Exception):
-    """What a fake module's exit_json raises, carrying the result the flow exited with."""
-
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
 class Failed(Exception):
     """What FakeModule's fail_json and fail_json_aws raise: the failure result, and the AWS error behind it."""
 
@@ -20,7 +12,8 @@ class Failed(Exception):
 
 
 class FakeModule:
-    """What the AWS flows use of AnsibleAWSModule: params, check_mode, region, warn.
+    """What the flows use of AnsibleModule / AnsibleAWSModule: params, check_mode, region, warn, no_log_values,
+    no_log, and client() for flows that make their own AWS client.
 
     It has no exit_json: a flow returns its result. fail_json and fail_json_aws
     are there for the module's failure path (module_utils/aws_module.py); a
@@ -29,10 +22,17 @@ class FakeModule:
 
     region = "us-west-2"
 
-    def __init__(self, params, check_mode=False):
+    def __init__(self, params, check_mode=False, clients=None, no_log=False):
         self.params = params
         self.check_mode = check_mode
+        self.clients = clients or {}
+        self.no_log = no_log  # the task's no_log
         self.warnings = []
+        self.no_log_values = set()  # what AnsibleModule masks in its output; flows add secrets they find
+
+    def client(self, service, retry_decorator=None, **kwargs):
+        """AnsibleAWSModule.client: the (Stubber-backed) client the test gave for ``service``."""
+        return self.clients[service]
 
     def warn(self, message):
         self.warnings.append(message)

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 
+import fakes
 import pytest
 import yaml
 from ansible.module_utils import basic
@@ -629,31 +630,20 @@ def test_writers_racing_for_the_removed_lock_never_overlap(tmp_path):
 
 # -- the module flow ----------------------------------------------------------
 
-class FakeModule(object):
-    def __init__(self, check_mode=False, **overrides):
-        self.params = params(**overrides)
-        self.check_mode = check_mode
-        self.warnings = []
-        self.result = None
-        self.no_log_values = set()
+class Ran(object):
+    """What a run of the module flow gave: ``result`` (``failed`` and ``msg`` when refused), and the fake module."""
 
-    def warn(self, message):
-        self.warnings.append(message)
-
-    def exit_json(self, **result):
+    def __init__(self, module, result):
+        self.module = module
         self.result = result
-        raise SystemExit(0)
-
-    def fail_json(self, **result):
-        self.result = dict(result, failed=True)
-        raise SystemExit(1)
 
 
-def run_module(**overrides):
-    module = FakeModule(**overrides)
-    with pytest.raises(SystemExit):
-        kc.run(module)
-    return module
+def run_module(check_mode=False, **overrides):
+    module = fakes.FakeModule(params(**overrides), check_mode=check_mode)
+    try:
+        return Ran(module, kc.run(module))
+    except kc.KubeconfigError as e:
+        return Ran(module, {"failed": True, "msg": str(e)})
 
 
 def test_run_check_mode_diff_idempotence_and_mode(tmp_path):
@@ -762,7 +752,7 @@ def test_run_absent(tmp_path):
     removed = run_module(path=str(path), state="absent", user={"name": "cognito-user"}, cluster={"name": "other"})
     assert removed.result["changed"]
     assert removed.result["removed"] == {"clusters": [], "users": ["cognito-user"], "contexts": []}
-    assert removed.warnings == ["cluster 'other' is kept: context 'other' still uses it"]
+    assert removed.module.warnings == ["cluster 'other' is kept: context 'other' still uses it"]
     again = run_module(path=str(path), state="absent", user={"name": "cognito-user"})
     assert not again.result["changed"]
     nothing = run_module(path=str(tmp_path / "missing" / "config"), state="absent", user={"name": "u"})
@@ -826,3 +816,76 @@ def test_no_credential_in_the_invocation_result_diff_or_log(tmp_path, capsys, mo
         assert secret not in printed
         assert secret not in repr(logged)
         assert secret in (tmp_path / "config").read_text()
+
+
+# -- prune: removing a login by its context's name ---------------------------------------
+
+def _two_logins_one_cluster():
+    return {
+        "apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "arn-c", "cluster": {"server": "https://c"}}, {"name": "other", "cluster": {"server": "https://o"}}],
+        "users": [{"name": "oidc-c", "user": {"token": "t1"}}, {"name": "admin-c", "user": {"token": "t2"}}],
+        "contexts": [{"name": "oidc-c", "context": {"cluster": "arn-c", "user": "oidc-c"}},
+                     {"name": "admin-c", "context": {"cluster": "arn-c", "user": "admin-c"}}],
+    }
+
+
+def test_prune_removes_the_context_its_user_and_an_unused_cluster():
+    document = _two_logins_one_cluster()
+    params = {"state": "absent", "prune": True, "context": {"name": "oidc-c"}, "cluster": None, "user": None}
+    after, removed, kept = kc.plan_absent(document, params)
+    assert removed == {"clusters": [], "users": ["oidc-c"], "contexts": ["oidc-c"]}
+    assert kept == []  # the cluster another context uses is kept without a warning
+    params["context"] = {"name": "admin-c"}
+    after, removed, kept = kc.plan_absent(after, params)
+    assert removed == {"clusters": ["arn-c"], "users": ["admin-c"], "contexts": ["admin-c"]}
+    assert [c["name"] for c in after["clusters"]] == ["other"] and after["users"] == [] and after["contexts"] == []
+
+
+def test_without_prune_only_named_entries_go():
+    params = {"state": "absent", "prune": False, "context": {"name": "oidc-c"}, "cluster": None, "user": None}
+    _after, removed, _kept = kc.plan_absent(_two_logins_one_cluster(), params)
+    assert removed == {"clusters": [], "users": [], "contexts": ["oidc-c"]}
+
+
+def test_prune_needs_a_context():
+    with pytest.raises(kc.KubeconfigError, match="prune removes what a context used"):
+        kc.validate_params({"state": "absent", "prune": True, "cluster": {"name": "x"}, "user": None,
+                                    "context": None, "lock_timeout": 30})
+
+
+# -- kubeconfig_info -------------------------------------------------------------------
+
+def test_user_tokens_of_an_auth_provider_a_token_and_a_missing_user():
+    document = {"users": [
+        {"name": "ap", "user": {"auth-provider": {"name": "oidc", "config": {"id-token": "i", "refresh-token": "r"}}}},
+        {"name": "static", "user": {"token": "t"}},
+    ]}
+    assert kc.user_tokens(document, "ap") == {"id_token": "i", "refresh_token": "r"}
+    assert kc.user_tokens(document, "static") == {"id_token": "t", "refresh_token": ""}
+    assert kc.user_tokens(document, "nobody") == {"id_token": "", "refresh_token": ""}
+    assert kc.user_tokens(None, "ap") == {"id_token": "", "refresh_token": ""}
+
+
+def test_read_info_masks_entries_and_returns_tokens_only_under_no_log(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "static",
+                                    "users": [{"name": "static", "user": {"token": "the-token"}}]}))
+    os.chmod(str(path), 0o600)
+    params = {"path": str(path), "follow": False, "user": "static", "return_credentials": False}
+    info = kc.read_info(params, no_log=False)
+    assert info["exists"] and info["current_context"] == "static"
+    assert "the-token" not in json.dumps(info) and "tokens" not in info
+    with pytest.raises(kc.KubeconfigError, match="set no_log: true"):
+        kc.read_info(dict(params, return_credentials=True), no_log=False)
+    assert kc.read_info(dict(params, return_credentials=True), no_log=True)["tokens"]["id_token"] == "the-token"
+
+
+def test_read_info_of_a_missing_file_and_a_foreign_one(tmp_path):
+    params = {"path": str(tmp_path / "none"), "follow": False, "user": None, "return_credentials": False}
+    assert kc.read_info(params, no_log=False)["exists"] is False
+    path = tmp_path / "theirs"
+    path.write_text("apiVersion: v1\n")
+    os.chown(str(path), 4321, 4321)
+    with pytest.raises(kc.KubeconfigError, match="owned by"):
+        kc.read_info(dict(params, path=str(path)), no_log=False)

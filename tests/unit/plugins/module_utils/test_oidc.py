@@ -26,7 +26,7 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import chec
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import check_time_claims
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import cognito_pool_of_issuer
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import describe_token
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import exit_with_tokens
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import result_with_tokens
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import failure_message
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import group_claims
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import issuer_documents
@@ -300,7 +300,7 @@ def test_http_jwks_uri_of_a_discovery_document_is_never_fetched(monkeypatch):
 
 def test_cognito_over_http_gets_no_password():
     cognito = boto3.client("cognito-idp", region_name="us-west-2", endpoint_url="http://127.0.0.1:4566", aws_access_key_id="a", aws_secret_access_key="b")
-    module = FakeAwsModule(cognito, username="alice", password="Pa55word-secret")
+    module = aws_module(cognito, username="alice", password="Pa55word-secret")
     with Stubber(cognito) as stubber:  # nothing stubbed: a call would fail with another error
         with pytest.raises(OidcError, match=r"^the Cognito API endpoint \(endpoint_url\) http://127.0.0.1:4566 is not https"):
             oidc._cognito_call(module, "us-west-2", "initiate_auth", "USER_PASSWORD_AUTH", ClientId=CLIENT, AuthFlow="USER_PASSWORD_AUTH",
@@ -324,7 +324,8 @@ def test_tokens_are_returned_as_they_are_after_a_refresh_that_renews_no_refresh_
     spec = dict(refresh_token=dict(type="str", no_log=True), password=dict(type="str", no_log=True), client_id=dict(type="str"))
     tokens = {"id_token": sign(claims()), "access_token": "access", "refresh_token": refresh_token}
     with patch_module_args(args), pytest.raises(SystemExit):
-        exit_with_tokens(AnsibleModule(argument_spec=spec), {"verified": True, "note": "uses Pa55word-secret"}, tokens)
+        module = AnsibleModule(argument_spec=spec)
+        module.exit_json(**result_with_tokens(module, {"verified": True, "note": "uses Pa55word-secret"}, tokens))
     result = json.loads(capsys.readouterr().out)
     assert result["tokens"] == tokens
     assert result["invocation"]["module_args"]["refresh_token"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
@@ -390,33 +391,9 @@ MODULE_DEFAULTS = dict(token=None, refresh_token=None, username=None, password=N
                        groups_prefix=None, return_tokens=False)
 
 
-class Failed(Exception):
-    """What FakeAwsModule.fail_json raises, carrying the result."""
-
-    def __init__(self, result):
-        super().__init__(result)
-        self.result = result
-
-
-class FakeAwsModule:
-    """What oidc.run uses of AnsibleAWSModule; its Cognito client is the one given (Stubber-backed)."""
-
-    region = "us-west-2"
-    no_log = False
-
-    def __init__(self, cognito, **params):
-        self.params = dict(MODULE_DEFAULTS, **params)
-        self.cognito = cognito
-        self.no_log_values = set()
-
-    def client(self, service, retry_decorator=None, **kwargs):
-        return self.cognito
-
-    def fail_json(self, **result):
-        raise Failed(result)
-
-    def exit_json(self, **result):
-        raise fakes.Exited(result)
+def aws_module(cognito, **params):
+    """What oidc.run uses of AnsibleAWSModule, its Cognito client the one given (Stubber-backed)."""
+    return fakes.FakeModule(dict(MODULE_DEFAULTS, **params), clients={"cognito-idp": cognito})
 
 
 def test_failure_message_hides_the_modules_own_secrets_in_any_encoding():
@@ -451,12 +428,12 @@ def test_cognito_error_text_is_scrubbed(stubbed, code, text, expected):
     refresh_token = 'rt"' + "q" * 40
     echo = text % (sign(claims()), json.dumps(refresh_token)[1:-1])
     stubber.add_client_error("initiate_auth", service_error_code=code, service_message=echo, http_status_code=400)
-    with pytest.raises(Failed) as e:
-        oidc.run(FakeAwsModule(client, refresh_token=refresh_token))
-    message = e.value.result["msg"]
+    with pytest.raises(OidcError) as e:
+        oidc.run(aws_module(client, refresh_token=refresh_token))
+    message = str(e.value)
     assert message.startswith(expected), message
     assert "q" * 40 not in message and "eyJ" not in message, message
-    assert set(e.value.result) == {"msg"}  # no copy of Cognito's response beside it
+    assert e.value.result == {}  # no copy of Cognito's response beside it
 
 
 def test_requirements_exclude_pyjwt_with_the_issuer_substring_bug():
