@@ -17,7 +17,7 @@ description:
   - Returns its entries with every credential masked (C(********)), as M(kubeauth.eks_oidc.kubeconfig) shows them.
   - With O(return_credentials=true), also the OIDC tokens one user entry holds (the auth provider's ID and refresh
     token, or a static token), so a play can check whether they are still good before it logs in again. The task
-    must then be C(no_log: true).
+    must then set C(no_log) to V(true).
 author:
   - kubeauth maintainers (@kubeauth)
 options:
@@ -34,7 +34,7 @@ options:
     type: str
   return_credentials:
     description:
-      - Return RV(tokens) of O(user) in clear. Refused unless the task is C(no_log: true).
+      - Return RV(tokens) of O(user) in clear. Refused unless the task sets C(no_log) to V(true).
     type: bool
     default: false
 extends_documentation_fragment:

@@ -79,8 +79,8 @@ BASE64_BLOB = re.compile(r"^[A-Za-z0-9+/_-]{40,}={0,2}$")
 class UnsafeStringDumper(yaml.SafeDumper):
     """Every string as `!unsafe`, as AWX dumps extra vars that come from a survey or a launch prompt."""
 
-    def represent_str(self, value):
-        return self.represent_scalar("!unsafe", value)
+    def represent_str(self, data):
+        return self.represent_scalar("!unsafe", data)
 
 
 UnsafeStringDumper.add_representer(str, UnsafeStringDumper.represent_str)

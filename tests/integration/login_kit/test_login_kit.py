@@ -16,7 +16,6 @@ import stat
 import subprocess
 import time
 
-import pytest
 
 import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on the path through tests/integration/conftest.py
 

@@ -851,7 +851,7 @@ def test_without_prune_only_named_entries_go():
 def test_prune_needs_a_context():
     with pytest.raises(kc.KubeconfigError, match="prune removes what a context used"):
         kc.validate_params({"state": "absent", "prune": True, "cluster": {"name": "x"}, "user": None,
-                                    "context": None, "lock_timeout": 30})
+                            "context": None, "lock_timeout": 30})
 
 
 # -- kubeconfig_info -------------------------------------------------------------------
