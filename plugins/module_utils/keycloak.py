@@ -83,4 +83,3 @@ def plan_users(items, existing_users, group_members):
                 user["credentials"] = [{"type": "password", "value": item["temporary_password"], "temporary": True}]
             planned.append(user)
     return planned
-

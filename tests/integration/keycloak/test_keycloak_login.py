@@ -229,12 +229,13 @@ def sign_in_as_a_person(url, ca_file, callback_port):
         form.feed(page.read().decode())
     assert form.action, "no login form in Keycloak's page"
     form.fields.update(username=USERNAME, password=PASSWORD)
+    callback = None
     try:
         opener.open(form.action, data=urllib.parse.urlencode(form.fields).encode(), timeout=60)
-        raise AssertionError("Keycloak did not redirect after signing in")
     except urllib.error.HTTPError as exc:
         assert exc.code in (302, 303), exc.code
         callback = exc.headers["Location"]
+    assert callback, "Keycloak did not redirect after signing in"
     assert callback.startswith("http://localhost:%d/callback?" % callback_port), callback
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(callback, timeout=30) as page:
         return page.read().decode()
