@@ -1,0 +1,72 @@
+"""Cognito's request quotas and the concurrency they allow (module_utils/_cognito/quotas.py)."""
+
+import threading
+import time
+
+import pytest
+
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito import quotas
+
+
+def test_calls_in_flight_follow_the_documented_quotas_at_100_ms_a_call():
+    limiter = quotas.QuotaLimiter(client=None)
+    assert limiter.limit("admin_create_user") == 5  # UserCreation 50/s
+    assert limiter.limit("admin_set_user_password") == 3  # UserAccountRecovery 30/s
+    assert limiter.limit("admin_add_user_to_group") == 3  # UserResourceUpdate 25/s
+    assert limiter.limit("admin_update_user_attributes") == 3  # UserUpdate 25/s
+    assert limiter.limit("list_users_in_group") == 3  # UserList 30/s
+    # Groups: 5 per second per operation and pool, whatever the category allows.
+    assert limiter.limit("create_group") == limiter.limit("list_groups") == 1
+    assert limiter.workers(["admin_create_user", "admin_set_user_password", "admin_add_user_to_group",
+                            "admin_remove_user_from_group"]) == 5 + 3 + 3
+
+
+def test_an_accounts_raised_quota_raises_its_concurrency_and_nonsense_is_refused():
+    assert quotas.QuotaLimiter(None, {"UserCreation": 200}).limit("admin_create_user") == 20
+    with pytest.raises(ValueError, match="unknown categories UserCreate; Cognito's categories are .*UserCreation"):
+        quotas.merged_quotas({"UserCreate": 100})
+    with pytest.raises(ValueError, match="UserUpdate must be a positive number"):
+        quotas.merged_quotas({"UserUpdate": 0})
+
+
+class SlowClient:
+    """Records how many calls of each quota category run at once (a thread-safe stand-in for a boto3 client)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.running = {}
+        self.most = {}
+
+    def __getattr__(self, operation):
+        def call(aws_retry=False, **params):
+            assert aws_retry is True  # every call goes through the client's AWSRetry decorator
+            category = quotas.OPERATION_CATEGORIES[operation]
+            with self.lock:
+                self.running[category] = self.running.get(category, 0) + 1
+                self.most[category] = max(self.most.get(category, 0), self.running[category])
+            time.sleep(0.02)
+            with self.lock:
+                self.running[category] -= 1
+            return {}
+        return call
+
+
+def test_never_more_calls_in_flight_per_category_than_its_limit_and_categories_run_side_by_side():
+    client = SlowClient()
+    limiter = quotas.QuotaLimiter(client)
+    operations = ["admin_create_user", "admin_add_user_to_group", "admin_remove_user_from_group", "create_group"] * 20
+    threads = [threading.Thread(target=limiter.call, args=(operation,)) for operation in operations]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Each category up to its limit (20 calls of 20 ms at once reach it), never beyond;
+    # adding and removing memberships share UserResourceUpdate's three slots.
+    assert client.most == {"UserCreation": 5, "UserResourceUpdate": 3, "UserPoolResourceUpdate": 1}
+
+
+def test_a_throttled_call_is_retried(stubbed):
+    client, stubber = stubbed
+    stubber.add_client_error("admin_add_user_to_group", "TooManyRequestsException", "Rate exceeded", 400)
+    stubber.add_response("admin_add_user_to_group", {})
+    quotas.QuotaLimiter(client).call("admin_add_user_to_group", UserPoolId="us-west-2_abc", Username="u", GroupName="g")
