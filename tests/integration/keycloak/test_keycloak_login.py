@@ -284,3 +284,30 @@ def test_keycloak_refuses_a_code_without_its_pkce_verifier(realm):
         assert exc.code in (302, 303, 400), exc.code
         if exc.code != 400:
             assert "error=invalid_request" in exc.headers["Location"], exc.headers["Location"]
+
+
+def test_in_someone_elses_realm_only_what_the_role_made_is_added_and_removed(realm, keycloak):
+    """eks_oidc_keycloak_manage_realm=false: the realm and its users stay; the role's client, group and user go."""
+    variables = {
+        "eks_oidc_keycloak_realm": REALM,
+        "eks_oidc_keycloak_manage_realm": False,
+        "eks_oidc_keycloak_client_id": "kubectl-team-b",
+        "eks_oidc_groups": [{"name": "team-b"}],
+        "eks_oidc_users": [{"username": "bob@example.com", "attributes": {"email": "bob@example.com"},
+                            "password": "Bob-team-b-password-0", "groups": ["team-b"]}],
+    }
+    ca_file = realm["ca_file"]
+    added, output = run_role(keycloak, ca_file, variables)
+    assert added > 0, output
+    assert run_role(keycloak, ca_file, variables)[0] == 0
+    [bob] = admin_get(keycloak, ca_file, "/admin/realms/%s/users?exact=true&username=bob@example.com" % REALM)[1]
+    assert [g["name"] for g in admin_get(keycloak, ca_file, "/admin/realms/%s/users/%s/groups" % (REALM, bob["id"]))[1]] == ["team-b"]
+    checked, output = run_role(keycloak, ca_file, dict(variables, eks_oidc_state="absent"), "--check")
+    assert checked > 0 and "bob@example.com would be removed" in output
+    assert admin_get(keycloak, ca_file, "/admin/realms/%s/users?exact=true&username=bob@example.com" % REALM)[1]  # still there
+    removed, _output = run_role(keycloak, ca_file, dict(variables, eks_oidc_state="absent"))
+    assert removed > 0
+    assert admin_get(keycloak, ca_file, "/admin/realms/%s/users?exact=true&username=bob@example.com" % REALM)[1] == []
+    assert admin_get(keycloak, ca_file, "/admin/realms/%s/clients?clientId=kubectl-team-b" % REALM)[1] == []
+    assert "team-b" not in [g["name"] for g in admin_get(keycloak, ca_file, "/admin/realms/%s/groups" % REALM)[1]]
+    assert admin_get(keycloak, ca_file, "/admin/realms/%s/users?exact=true&username=%s" % (REALM, USERNAME))[1]  # alice stays
