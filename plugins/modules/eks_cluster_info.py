@@ -26,6 +26,15 @@ options:
     type: str
     required: true
     aliases: [cluster_name]
+  get_token:
+    description:
+      - Also return RV(token), the bearer token C(aws eks get-token) prints for the cluster, signed with this module's
+        AWS connection (the IAM identity EKS maps through its access entries), and RV(kubeconfig), a kubeconfig
+        document that authenticates with it, for the O(kubernetes.core.k8s#module:kubeconfig) option of the
+        kubernetes.core modules. No AWS CLI, no file, no environment variable.
+      - The token is valid for 15 minutes. The task must set C(no_log) to V(true); the module refuses otherwise.
+    type: bool
+    default: false
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - amazon.aws.common.modules
@@ -55,6 +64,19 @@ EXAMPLES = r"""
   kubeauth.eks_oidc.kubeconfig:
     cluster: "{{ eks.kubeconfig_cluster }}"
   when: eks.exists
+
+- name: The EKS token of this play's AWS identity
+  kubeauth.eks_oidc.eks_cluster_info:
+    name: oidc-test
+    region: us-west-2
+    get_token: true
+  register: admin
+  no_log: true
+
+- name: A ClusterRole, as that identity
+  kubernetes.core.k8s:
+    kubeconfig: "{{ admin.kubeconfig }}"
+    definition: "{{ cluster_role }}"
 """
 
 RETURN = r"""
@@ -92,6 +114,18 @@ cluster:
       description: The Kubernetes version.
       type: str
       sample: "1.32"
+token:
+  description: The EKS bearer token (C(k8s-aws-v1.) and a presigned STS C(GetCallerIdentity) URL for the cluster).
+  returned: O(get_token=true) and the cluster has an endpoint
+  type: str
+token_expiration:
+  description: When kubectl would ask for a new token, RFC 3339 (14 minutes from now, as C(aws eks get-token)).
+  returned: O(get_token=true) and the cluster has an endpoint
+  type: str
+kubeconfig:
+  description: A kubeconfig document for the cluster whose user is RV(token), for the kubernetes.core modules.
+  returned: O(get_token=true) and the cluster has an endpoint
+  type: dict
 kubeconfig_cluster:
   description:
     - The settings of the cluster's kubeconfig entry, named by ARN as C(aws eks update-kubeconfig) names it.
@@ -114,6 +148,7 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module impor
 def main():
     argument_spec = dict(
         name=dict(type="str", required=True, aliases=["cluster_name"]),
+        get_token=dict(type="bool", default=False),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**run_flow(module, read_cluster, eks_client(module), what="EKS cluster"))
