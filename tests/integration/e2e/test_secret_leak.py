@@ -3,10 +3,10 @@
 Secrets in play: the test user's password, the sandbox's AWS secret key, the
 ID and refresh tokens the kubectl credential plugin obtained (read from its
 0600 cache before cleanup removes it), and the client key of every twin's
-admin kubeconfig. Searched: everything both runs printed (stdout and
+admin kubeconfig; any string shaped like a JWT or an EKS token (k8s-aws-v1.)
+counts as a leak too. Searched: everything both runs printed (stdout and
 stderr), the sandbox's logs, and every file the runs left or wrote that is
-not a 0600 file (a 0600 file is where a secret is meant to be). Any string
-shaped like a JWT is reported too, whatever its origin.
+not a 0600 file (a 0600 file is where a secret is meant to be).
 """
 
 import glob
@@ -20,6 +20,7 @@ import yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+EKS_TOKEN = re.compile(r"k8s-aws-v1\.[A-Za-z0-9_-]{20,}")  # the admin's bearer token (rbac role, kubeconfig)
 
 
 def run(sandbox, playbook):
@@ -73,6 +74,8 @@ def leaks(secrets, places):
                 found.append("%s: %s" % (where, name))
         for match in JWT.findall(text):
             found.append("%s: a JWT %s..." % (where, match[:12]))
+        for match in EKS_TOKEN.findall(text):
+            found.append("%s: an EKS token %s..." % (where, match[:16]))
     return found
 
 
