@@ -23,7 +23,11 @@ description:
     same O(issuer_url) is in the way.
   - An association or disassociation takes 15 to 25 minutes on EKS. With O(wait=true) the module polls the
     config and its EKS update with backoff until it is C(ACTIVE) (or gone), for up to O(wait_timeout) seconds,
-    and returns what it saw in RV(wait_log). Run it with C(async) to associate many clusters at once.
+    and returns what it saw in RV(wait_log).
+  - To associate a fleet in about one association's time, whatever C(forks) is, start every cluster's
+    association with O(wait=false) in one task and wait in the next with
+    M(kubeauth.eks_oidc.eks_identity_provider_config_info) and its C(wait_for) (see the examples;
+    the eks_oidc role and playbooks/associate.yml do so).
   - While the cluster is busy with another update, EKS refuses new ones (C(ResourceInUseException)); the module
     retries with backoff until O(wait_timeout), then fails with EKS's message. Throttling is retried too.
   - Everything the module can check is checked before any call that changes something. O(issuer_url) must be
@@ -88,6 +92,9 @@ options:
   wait:
     description:
       - Wait until the config is C(ACTIVE) (O(state=present)) or gone (O(state=absent)).
+      - With V(false) the module returns once EKS has taken the change (RV(identity_provider_config.status) is
+        C(CREATING) or C(DELETING)); M(kubeauth.eks_oidc.eks_identity_provider_config_info) with C(wait_for)
+        waits for it later.
       - With O(force=true) the module always waits for the replaced config to be gone, as EKS would not take the
         new one before; O(wait) then decides whether it also waits for the new one.
     type: bool
@@ -178,29 +185,24 @@ EXAMPLES = r"""
     groups_prefix: "cognito:"
     force: true
 
-- name: Associate the provider with a fleet of clusters in parallel
+# A fleet in one association's time: every cluster's association starts (hosts: the clusters),
+# then each is awaited; the clusters associate meanwhile, whatever forks is.
+- name: Start the association
   kubeauth.eks_oidc.eks_identity_provider_config:
-    cluster_name: "{{ item }}"
+    cluster_name: "{{ eks_cluster_name }}"
     name: oidc-config
     issuer_url: "{{ issuer_url }}"
     client_id: "{{ client_id }}"
     username_claim: email
     groups_claim: cognito:groups
     groups_prefix: "gid:"
-    wait_timeout: 2400
-  loop: "{{ clusters }}"
-  async: 2700
-  poll: 0
-  register: associations
+    wait: false
 
-- name: Wait for every association (about 20 minutes, in parallel)
-  ansible.builtin.async_status:
-    jid: "{{ item.ansible_job_id }}"
-  loop: "{{ associations.results }}"
-  register: finished
-  until: finished is finished
-  retries: 90
-  delay: 30
+- name: Wait until it is ACTIVE (about 20 minutes on EKS, for all of them)
+  kubeauth.eks_oidc.eks_identity_provider_config_info:
+    cluster_name: "{{ eks_cluster_name }}"
+    name: oidc-config
+    wait_for: active
 
 - name: Disassociate (the post's cleanup step 2)
   kubeauth.eks_oidc.eks_identity_provider_config:

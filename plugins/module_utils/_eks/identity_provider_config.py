@@ -526,10 +526,40 @@ def converge(module, client, clock):
     return ensure_present(module, client, cluster, calls, log)
 
 
-def read_info(module, client):
+# What the info module's wait_for waits for, as the wait loop's target status.
+WAIT_TARGETS = {"active": ACTIVE, "absent": GONE}
+
+
+def wait_until(module, client, clock):
+    """wait_for of the info module: poll config ``name`` until it is ACTIVE or gone; the WaitLog's result.
+
+    The second half of an association started with ``wait: false``: a play
+    starts every cluster's association first and then waits for each, so a
+    fleet takes about one association's time whatever ``forks`` is.
+    """
+    params = module.params
+    cluster_name, name = params["cluster_name"], params["name"]
+    if not name:
+        raise AnsibleAWSError("wait_for needs name: the identity provider config to wait for")
+    log = WaitLog(clock)
+    target = WAIT_TARGETS[params["wait_for"]]
+    if target == ACTIVE and describe_config(client, cluster_name, name, with_tags=False) is None:
+        raise AnsibleAWSError(
+            "cluster '%s' has no identity provider config '%s' to wait for; associate it first "
+            "(kubeauth.eks_oidc.eks_identity_provider_config)" % (cluster_name, name)
+        )
+    wait_for_config(client, cluster_name, name, target, clock.now() + params["wait_timeout"], clock, log)
+    return log.result()
+
+
+def read_info(module, client, clock):
     """The flow of eks_identity_provider_config_info."""
-    cluster_name, name = module.params["cluster_name"], module.params["name"]
+    params = module.params
+    cluster_name, name = params["cluster_name"], params["name"]
+    if params.get("wait_for") == "absent" and describe_cluster(client, cluster_name) is None:
+        return dict(changed=False, identity_provider_configs=[])  # no cluster, no config: gone
     require_cluster(client, cluster_name, module.region)
+    waited = wait_until(module, client, clock) if params.get("wait_for") else {}
     if name:
         config = describe_config(client, cluster_name, name)
         configs = [config] if config else []
@@ -540,4 +570,4 @@ def read_info(module, client):
         result = config_result(config)
         result.update(mapping_result(config))
         results.append(result)
-    return dict(changed=False, identity_provider_configs=results)
+    return dict(changed=False, identity_provider_configs=results, **waited)

@@ -494,3 +494,72 @@ def test_failed_association_after_a_replacement_says_the_old_config_is_gone(eks_
     assert "failed after 'oidc-config' was disassociated" in str(failed.value)
     assert failed.value.exception.response["Error"]["Message"] == "issuer not reachable"
     assert failed.value.kwargs["wait_log"][-1]["status"] == "GONE"
+
+
+# --- a fleet in one association's time: start without waiting, wait in the info module -------
+
+def info_module(**overrides):
+    return FakeModule(dict(dict(cluster_name=CLUSTER, name="oidc-config", wait_for=None, wait_timeout=2400), **overrides))
+
+
+def test_present_without_wait_returns_once_eks_took_the_association(eks_stub):
+    client, stubber = eks_stub
+    stub_cluster_and_configs(stubber, [])
+    stubber.add_response("associate_identity_provider_config", {"update": {"id": "u-1", "status": "InProgress"}},
+                         {"clusterName": CLUSTER, "oidc": ANY})
+    describe_response(stubber, "CREATING")
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, {"resourceArn": ARN})
+    clock = FakeClock()
+    result = idp.converge(module(wait=False), client, clock)
+    assert result["changed"] is True and result["update_id"] == "u-1"
+    assert result["identity_provider_config"]["status"] == "CREATING"
+    assert clock.sleeps == []
+
+
+def test_info_waits_for_active_and_returns_the_config_with_what_it_saw(eks_stub):
+    client, stubber = eks_stub
+    stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
+    describe_response(stubber, "CREATING")  # it exists: there is something to wait for
+    for status in ("CREATING", "CREATING", "CREATING", "ACTIVE"):
+        describe_response(stubber, status)
+    describe_response(stubber, "ACTIVE")
+    stubber.add_response("list_tags_for_resource", {"tags": {}}, {"resourceArn": ARN})
+    clock = FakeClock()
+    result = idp.read_info(info_module(wait_for="active"), client, clock)
+    assert clock.sleeps == [2.0, 3.0, 4.5]
+    assert [(e["elapsed_seconds"], e["status"]) for e in result["wait_log"]] == [(0, "CREATING"), (10, "ACTIVE")]
+    assert result["identity_provider_configs"][0]["status"] == "ACTIVE"
+    assert result["identity_provider_configs"][0]["claim_mapping"]["groups_prefix"] == "gid:"
+    assert result["changed"] is False
+
+
+def test_info_wait_for_active_refuses_a_config_that_was_never_associated(eks_stub):
+    client, stubber = eks_stub
+    stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
+    stubber.add_client_error("describe_identity_provider_config", "ResourceNotFoundException", "not found", 404)
+    with pytest.raises(AnsibleAWSError, match="has no identity provider config 'oidc-config' to wait for; associate it first"):
+        idp.read_info(info_module(wait_for="active"), client, FakeClock())
+
+
+def test_info_wait_for_absent_waits_until_gone_and_a_missing_cluster_is_gone(eks_stub):
+    client, stubber = eks_stub
+    stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
+    stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
+    describe_response(stubber, "DELETING")
+    stubber.add_client_error("describe_identity_provider_config", "ResourceNotFoundException", "not found", 404)
+    stubber.add_client_error("describe_identity_provider_config", "ResourceNotFoundException", "not found", 404)
+    clock = FakeClock()
+    result = idp.read_info(info_module(wait_for="absent"), client, clock)
+    assert result["identity_provider_configs"] == [] and result["wait_log"][-1]["status"] == "GONE"
+    stubber.add_client_error("describe_cluster", "ResourceNotFoundException", "no cluster", 404)
+    assert idp.read_info(info_module(wait_for="absent"), client, clock)["identity_provider_configs"] == []
+
+
+def test_info_wait_times_out_with_the_last_status(eks_stub):
+    client, stubber = eks_stub
+    stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
+    for _ in range(1 + 5):  # exists, then polls at 0, 2, 5, 9.5 and 10 seconds
+        describe_response(stubber, "CREATING")
+    with pytest.raises(AnsibleAWSError, match="timed out after 10 seconds .* last status: CREATING") as failed:
+        idp.read_info(info_module(wait_for="active", wait_timeout=10), client, FakeClock())
+    assert failed.value.kwargs["wait_log"][0]["status"] == "CREATING"
