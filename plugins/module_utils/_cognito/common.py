@@ -37,9 +37,17 @@ DEFAULT_PASSWORD_POLICY = {
 COGNITO_PASSWORD_SYMBOLS = "^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- "
 
 
+# How every Cognito call is retried. Cognito answers a caller over its per-second request
+# quota with TooManyRequestsException (HTTP 400, which botocore's default retry mode does not
+# retry) and a transient failure with InternalErrorException (a code AWSRetry does not know).
+# The quotas are per second, so the first retries come within a second or two: full jitter
+# from 0-1 s, doubling up to 20 s, ten times.
+COGNITO_RETRY = dict(retries=10, delay=1, backoff=2, max_delay=20, catch_extra_error_codes=["InternalErrorException"])
+
+
 def cognito_client(module):
-    """The cognito-idp client every Cognito module uses: throttling (TooManyRequestsException) retried with jittered backoff."""
-    return module.client("cognito-idp", retry_decorator=AWSRetry.jittered_backoff())
+    """The cognito-idp client every Cognito module uses: throttling and transient errors retried with jittered backoff."""
+    return module.client("cognito-idp", retry_decorator=AWSRetry.jittered_backoff(**COGNITO_RETRY))
 
 
 def issuer_url(pool_id):

@@ -28,8 +28,6 @@ __metaclass__ = type
 import math
 import threading
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.aws_module import paginate
-
 # Requests per second by category: the documented default quotas.
 DEFAULT_QUOTAS = {
     "UserCreation": 50,
@@ -66,6 +64,13 @@ OPERATION_CATEGORIES = {
     "create_group": "UserPoolResourceUpdate",
     "update_group": "UserPoolResourceUpdate",
     "delete_group": "UserPoolResourceUpdate",
+}
+
+# The list calls of bulk reads: the key of their items and the name of their pagination token.
+PAGES = {
+    "list_users": ("Users", "PaginationToken"),
+    "list_users_in_group": ("Users", "NextToken"),
+    "list_groups": ("Groups", "NextToken"),
 }
 
 # How long a Cognito call takes at AWS, typically: what turns a rate into a number of calls in flight.
@@ -126,9 +131,22 @@ class QuotaLimiter(object):
             return getattr(self.client, operation)(aws_retry=True, **params)
 
     def paginate(self, operation, **params):
-        """Every page of a list call (module_utils/aws_module.paginate), holding one slot of its category."""
+        """Every item of a list call, page after page in one slot of its category, each page retried on its own.
+
+        A page Cognito throttles is asked for again; the listing does not
+        start over (17 pages of 1000 users would rarely all pass in one go
+        when one call in ten is throttled).
+        """
+        key, token_name = PAGES[operation]
+        items, token = [], None
         with self._gate(operation):
-            return paginate(self.client, operation, **params)
+            while True:
+                page_params = dict(params, **{token_name: token}) if token else params
+                page = getattr(self.client, operation)(aws_retry=True, **page_params)
+                items.extend(page.get(key, []))
+                token = page.get(token_name)
+                if not token:
+                    return items
 
     def workers(self, operations):
         """Threads enough to keep every category of ``operations`` at its limit at once."""

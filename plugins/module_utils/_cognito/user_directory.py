@@ -172,10 +172,10 @@ def purges_memberships(user, params):
 def read_directory(limiter, params, pool):
     """The Directory of the described ``pool``: its groups and (when users matter) its users, each list read once."""
     pool_id = pool["Id"]
-    groups = limiter.paginate("list_groups", UserPoolId=pool_id, Limit=60)["Groups"]
+    groups = limiter.paginate("list_groups", UserPoolId=pool_id, Limit=60)
     users = []
     if params["users"] or params["purge_users"]:
-        users = limiter.paginate("list_users", UserPoolId=pool_id, Limit=60)["Users"]
+        users = limiter.paginate("list_users", UserPoolId=pool_id, Limit=60)
     return Directory(pool, users, groups)
 
 
@@ -184,7 +184,7 @@ def read_memberships(limiter, params, directory):
     pool_id = directory.pool["Id"]
 
     def members(name):
-        found = limiter.paginate("list_users_in_group", UserPoolId=pool_id, GroupName=name, Limit=60)["Users"]
+        found = limiter.paginate("list_users_in_group", UserPoolId=pool_id, GroupName=name, Limit=60)
         return name, [user["Username"] for user in found]
 
     names = groups_to_read(params, directory.groups)

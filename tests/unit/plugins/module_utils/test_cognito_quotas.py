@@ -70,3 +70,28 @@ def test_a_throttled_call_is_retried(stubbed):
     stubber.add_client_error("admin_add_user_to_group", "TooManyRequestsException", "Rate exceeded", 400)
     stubber.add_response("admin_add_user_to_group", {})
     quotas.QuotaLimiter(client).call("admin_add_user_to_group", UserPoolId="us-west-2_abc", Username="u", GroupName="g")
+
+
+def test_a_throttled_page_is_asked_for_again_without_starting_the_listing_over(stubbed):
+    client, stubber = stubbed
+    first = {"UserPoolId": "us-west-2_abc", "Limit": 60}
+    stubber.add_response("list_users", {"Users": [{"Username": "a"}], "PaginationToken": "2"}, first)
+    stubber.add_client_error("list_users", "TooManyRequestsException", "Rate exceeded", 400,
+                             expected_params=dict(first, PaginationToken="2"))
+    stubber.add_response("list_users", {"Users": [{"Username": "b"}]}, dict(first, PaginationToken="2"))
+    users = quotas.QuotaLimiter(client).paginate("list_users", **first)
+    assert [user["Username"] for user in users] == ["a", "b"]
+
+
+def test_cognito_clients_retry_throttling_and_cognitos_own_transient_error_within_seconds(stubbed):
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+    from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import COGNITO_RETRY
+
+    assert COGNITO_RETRY["delay"] <= 1 and COGNITO_RETRY["max_delay"] <= 20  # per-second quotas: retry soon
+    raw, stubber = stubbed[0].client, stubbed[1]
+    client = RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(**dict(COGNITO_RETRY, delay=0)))
+    stubber.add_client_error("describe_user_pool", "InternalErrorException", "try again", 500)
+    stubber.add_client_error("describe_user_pool", "TooManyRequestsException", "Rate exceeded", 400)
+    stubber.add_response("describe_user_pool", {"UserPool": {"Id": "us-west-2_abc"}})
+    assert client.describe_user_pool(UserPoolId="us-west-2_abc", aws_retry=True)["UserPool"]["Id"] == "us-west-2_abc"
