@@ -72,8 +72,10 @@ sanity: venv
 lint: venv collection
 	ansible-lint roles playbooks
 
+# Two workers, a test file each at a time, each with its own sandbox (the tests wait on
+# associations, reloads and logins much more than they compute); the 30 slowest are listed.
 integration: venv collection k8s-binaries keycloak browser
-	$(PY) -m pytest -q tests/integration
+	$(PY) -m pytest -q -n 2 --dist loadfile --durations=30 tests/integration
 
 test: venv collection k8s-binaries unit sanity lint integration
 
