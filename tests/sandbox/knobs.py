@@ -55,24 +55,24 @@ def _number(environ: dict, name: str, default: float) -> float:
         raise KnobError(f"{name}={raw!r} is not a number") from None
 
 
-def association_delay(environ: dict = os.environ) -> float:
+def association_delay(environ: dict | None = None) -> float:
     """SANDBOX_EKS_ASSOCIATION_DELAY in seconds (0 when unset)."""
-    delay = _number(environ, ASSOCIATION_DELAY_ENV, 0.0)
+    delay = _number(os.environ if environ is None else environ, ASSOCIATION_DELAY_ENV, 0.0)
     if delay < 0:
         raise KnobError(f"{ASSOCIATION_DELAY_ENV} must be 0 or more seconds, got {delay:g}")
     return delay
 
 
-def throttle_fraction(environ: dict = os.environ) -> float:
+def throttle_fraction(environ: dict | None = None) -> float:
     """SANDBOX_THROTTLE as a fraction in [0, 1) (0 when unset)."""
-    fraction = _number(environ, THROTTLE_ENV, 0.0)
+    fraction = _number(os.environ if environ is None else environ, THROTTLE_ENV, 0.0)
     if not 0 <= fraction < 1:
         raise KnobError(f"{THROTTLE_ENV} must be a fraction from 0 to below 1 (0.1 = one call in ten), got {fraction:g}")
     return fraction
 
 
-def throttle_seed(environ: dict = os.environ) -> int:
-    raw = (environ.get(THROTTLE_SEED_ENV) or "").strip() or "0"
+def throttle_seed(environ: dict | None = None) -> int:
+    raw = ((os.environ if environ is None else environ).get(THROTTLE_SEED_ENV) or "").strip() or "0"
     try:
         return int(raw)
     except ValueError:

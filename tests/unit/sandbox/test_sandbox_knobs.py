@@ -27,17 +27,17 @@ def test_a_knob_the_sandbox_cannot_use_is_refused_by_name(environ, named):
 
 def test_throttle_hits_about_its_fraction_and_the_same_calls_for_the_same_seed():
     throttle = knobs.Throttle(0.1, seed=3)
-    hits = [throttle.hit() for _ in range(5000)]
+    hits = [throttle.hit() for _call in range(5000)]
     again = knobs.Throttle(0.1, seed=3)
-    assert [again.hit() for _ in range(5000)] == hits
+    assert [again.hit() for _call in range(5000)] == hits
     assert 400 < sum(hits) < 600  # 10% of 5000, give or take
     other = knobs.Throttle(0.1, seed=4)
-    assert [other.hit() for _ in range(5000)] != hits
+    assert [other.hit() for _call in range(5000)] != hits
 
 
 def test_no_throttle_never_hits():
     throttle = knobs.Throttle(0.0)
-    assert not any(throttle.hit() for _ in range(1000))
+    assert not any(throttle.hit() for _call in range(1000))
 
 
 @pytest.mark.parametrize("service, method, path, headers, name", [

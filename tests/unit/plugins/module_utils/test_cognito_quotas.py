@@ -90,7 +90,9 @@ def test_cognito_clients_retry_throttling_and_cognitos_own_transient_error_withi
 
     assert COGNITO_RETRY["delay"] <= 1 and COGNITO_RETRY["max_delay"] <= 20  # per-second quotas: retry soon
     raw, stubber = stubbed[0].client, stubbed[1]
-    client = RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(**dict(COGNITO_RETRY, delay=0)))
+    settings = dict(COGNITO_RETRY)
+    settings["delay"] = 0  # no real sleeping in a unit test
+    client = RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(**settings))
     stubber.add_client_error("describe_user_pool", "InternalErrorException", "try again", 500)
     stubber.add_client_error("describe_user_pool", "TooManyRequestsException", "Rate exceeded", 400)
     stubber.add_response("describe_user_pool", {"UserPool": {"Id": "us-west-2_abc"}})

@@ -558,7 +558,7 @@ def test_info_wait_for_absent_waits_until_gone_and_a_missing_cluster_is_gone(eks
 def test_info_wait_times_out_with_the_last_status(eks_stub):
     client, stubber = eks_stub
     stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
-    for _ in range(1 + 5):  # exists, then polls at 0, 2, 5, 9.5 and 10 seconds
+    for _poll in range(1 + 5):  # exists, then polls at 0, 2, 5, 9.5 and 10 seconds
         describe_response(stubber, "CREATING")
     with pytest.raises(AnsibleAWSError, match="timed out after 10 seconds .* last status: CREATING") as failed:
         idp.read_info(info_module(wait_for="active", wait_timeout=10), client, FakeClock())

@@ -28,7 +28,8 @@ class NoRetry:
         return self._client.describe_cluster(**kwargs)
 
 
-def flow(get_token, no_log, cluster=CLUSTER):
+def flow(get_token, no_log, cluster=None):
+    cluster = cluster or CLUSTER
     eks = boto3.client("eks", region_name="us-west-2", aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")
     sts = boto3.client("sts", region_name="us-west-2", aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret")
     module = fakes.FakeModule({"name": "oidc-test", "get_token": get_token}, clients={"sts": sts}, no_log=no_log)
