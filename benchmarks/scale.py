@@ -273,7 +273,7 @@ def directory_variables(info, pool_name, users, groups):
                 "username": "user%04d@example.com" % u,
                 "attributes": {"email": "user%04d@example.com" % u},
                 # 12+ characters of every class: the role's default password policy.
-                "password": "Aa1!" + "".join(secrets.choice(alphabet) for _ in range(16)),
+                "password": "Aa1!" + "".join(secrets.choice(alphabet) for _char in range(16)),
                 "groups": [group_names[u % groups]],
             }
             for u in range(1, users + 1)
@@ -389,7 +389,7 @@ def summary(args, results):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--baseline-users", type=int, help="users of the per-user loop (default: --users)")
