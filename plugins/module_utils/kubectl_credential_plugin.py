@@ -36,11 +36,11 @@ import os
 import shutil
 import stat
 import sys
-import tempfile
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import oidc
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import write_atomically
 
 SCRIPTS = {"oidc": credential_plugin, "eks_token": eks_token}
 SCRIPT_NAMES = {"oidc": "credential_plugin.py", "eks_token": "eks_token.py"}
@@ -213,21 +213,6 @@ def _read(path):
         return handle.read(), stat.S_IMODE(st.st_mode)
 
 
-def _write(path, content):
-    """Atomically, mode 0600: a temporary file in the same (private) directory, then a rename."""
-    fd, staging = tempfile.mkstemp(dir=os.path.dirname(path), prefix="." + os.path.basename(path) + ".")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.unlink(staging)
-        raise
-
-
 def _ensure_directory(path, check_mode):
     """Create ``path`` 0700 (refusing one someone else owns); True when something changed."""
     st = checked_lstat(path, directory=True)
@@ -318,7 +303,7 @@ def _install(params, check_mode, directory_changed, dir_created):
             if current is not None and current == content:
                 os.chmod(path, 0o600)
             else:
-                _write(path, content)
+                write_atomically(path, content, 0o600)
     diff = {"before": before, "after": after, "before_header": directory, "after_header": directory}
     return bool(changed_paths), diff, exec_entry(params, directory, python), changed_paths
 
