@@ -262,7 +262,7 @@ def plan_group(declared, current):
     return GroupChange(declared["name"], UPDATE, changes, request)
 
 
-def plan_new_user(declared, params):
+def plan_new_user(declared):
     change = UserChange(declared["username"], CREATE, params=declared)
     attributes = desired_attributes(declared.get("attributes")) or {}
     groups = sorted(set(declared.get("groups") or []))
@@ -416,7 +416,7 @@ def plan_present(params, directory):
     for declared in params["users"]:
         user = directory.find(declared["username"])
         if user is None:
-            plan.users.append(plan_new_user(declared, params))
+            plan.users.append(plan_new_user(declared))
             continue
         declared_users.add(user["Username"])
         change = plan_existing_user(declared, user, directory.groups_of(user["Username"]), params)

@@ -135,12 +135,12 @@ def test_a_throttled_directory_converges_twice_to_nothing_changed(throttled, tmp
 
 
 def test_a_run_killed_half_way_is_finished_by_the_next_with_nothing_duplicated(throttled, tmp_path):
-    values = variables(throttled, "interrupted", users=200, groups=5)
+    values = variables(throttled, "interrupted", users=150, groups=5)
     client = boto3.client("cognito-idp", config=RETRYING, **sandbox_launcher.boto3_kwargs(throttled))
     proc = start(tmp_path, values)
     deadline = time.monotonic() + 300
     created = 0
-    while created < 20:  # some users there, most not yet
+    while created < 15:  # some users there, most not yet
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be interrupted"
         time.sleep(0.2)
         try:
@@ -151,7 +151,7 @@ def test_a_run_killed_half_way_is_finished_by_the_next_with_nothing_duplicated(t
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     half_way = len(directory(throttled, "interrupted")[0])
-    assert 20 <= half_way < 200
+    assert 15 <= half_way < 150
 
     assert converge(tmp_path, values)[0] > 0
     assert converge(tmp_path, values)[0] == 0
