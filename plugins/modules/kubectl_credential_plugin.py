@@ -200,6 +200,7 @@ paths:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import kubectl_credential_plugin as plugin
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.file_module import run_file_flow
 
 
 def main():
@@ -235,13 +236,7 @@ def main():
         ],
         supports_check_mode=True,
     )
-    try:
-        result = plugin.run(module.params, module.check_mode)
-    except plugin.PluginInstallError as e:
-        module.fail_json(msg=str(e))
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+    module.exit_json(**run_file_flow(module, plugin.run, plugin.PluginInstallError))
 
 
 if __name__ == "__main__":

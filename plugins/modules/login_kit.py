@@ -179,6 +179,7 @@ files:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import login_kit_writer
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.file_module import run_file_flow
 
 
 def main():
@@ -205,13 +206,7 @@ def main():
         required_if=[("state", "present", ["clusters"])],
         supports_check_mode=True,
     )
-    try:
-        result = login_kit_writer.run(module.params, module.check_mode)
-    except login_kit_writer.KitWriteError as e:
-        module.fail_json(msg=str(e))
-    if not module._diff:
-        result.pop("diff")
-    module.exit_json(**result)
+    module.exit_json(**run_file_flow(module, login_kit_writer.run, login_kit_writer.KitWriteError))
 
 
 if __name__ == "__main__":
