@@ -110,12 +110,15 @@ def ensure_updated(module, client, current, desired):
 
 
 def converge(module, client):
-    """The flow of cognito_group."""
+    """The flow of cognito_group.
+
+    No pool, no group: deleting a group of a pool that is gone has nothing
+    left to do, while creating or updating one needs the pool.
+    """
     params = module.params
     validate_group_params(params)
     pool_id = params["user_pool_id"]
     if params["state"] == "absent":
-        # No pool, no group: deleting a group of a pool that is gone has nothing left to do.
         exists = describe_user_pool(client, pool_id) is not None
         return ensure_absent(module, client, get_group(client, pool_id, params["name"]) if exists else None)
     require_user_pool(client, pool_id)
