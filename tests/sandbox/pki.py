@@ -24,6 +24,9 @@ CA_CERT = "ca.crt"
 CA_KEY = "ca.key"
 _CA_DAYS = 3650
 _LEAF_DAYS = 825  # the longest validity macOS/Chrome still accept for a leaf
+# Every flag of x509.KeyUsage, which takes them all: _builder turns on only those a certificate needs.
+_KEY_USAGE_FLAGS = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
+                    "key_agreement", "key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
 
 
 def write_private(path: str, data: bytes) -> None:
@@ -73,27 +76,32 @@ def ensure_ca(directory: str) -> tuple[str, str]:
     key = _new_key()
     name = _name("kubeauth.eks_oidc sandbox CA", ("kubeauth.eks_oidc sandbox",))
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, key_cert_sign=True, crl_sign=True,
-                content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(name, name, key, ca=True, usages=("digital_signature", "key_cert_sign", "crl_sign"))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
-    cert = _validity(builder, _CA_DAYS).sign(key, hashes.SHA256())
+    _write(_validity(builder, _CA_DAYS).sign(key, hashes.SHA256()), key, cert_path, key_path)
+    return cert_path, key_path
+
+
+def _builder(subject: x509.Name, issuer: x509.Name, key, *, ca: bool, usages: tuple[str, ...]) -> x509.CertificateBuilder:
+    """A certificate of `key` for `subject`, a CA or a leaf, allowed exactly the key `usages` (names of
+    x509.KeyUsage's flags, every other flag off)."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(x509.KeyUsage(**{flag: flag in usages for flag in _KEY_USAGE_FLAGS}), critical=True)
+    )
+
+
+def _write(cert, key, cert_path: str, key_path: str) -> None:
+    """The key (0600, write_private) and its certificate, PEM."""
     write_private(key_path, _key_pem(key))
     with open(cert_path, "wb") as handle:
         handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    return cert_path, key_path
 
 
 def _load_ca(ca_cert_path: str, ca_key_path: str):
@@ -128,20 +136,7 @@ def issue(
         [ExtendedKeyUsageOID.CLIENT_AUTH] if client else []
     )
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name, organizations))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, key_encipherment=False, key_cert_sign=False,
-                crl_sign=False, content_commitment=False, data_encipherment=False,
-                key_agreement=False, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
+        _builder(_name(common_name, organizations), ca_cert.subject, key, ca=False, usages=("digital_signature",))
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False
@@ -152,10 +147,7 @@ def issue(
     ]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    cert = _validity(builder, _LEAF_DAYS).sign(ca_key, hashes.SHA256())
-    write_private(key_path, _key_pem(key))
-    with open(cert_path, "wb") as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    _write(_validity(builder, _LEAF_DAYS).sign(ca_key, hashes.SHA256()), key, cert_path, key_path)
 
 
 def new_signing_key(key_path: str, public_path: str) -> None:
