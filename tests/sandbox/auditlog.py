@@ -167,6 +167,9 @@ class Shipper:
         self._logs_client = logs_client
         self._sources: dict[str, _Source] = {}
         self._lock = threading.Lock()
+        # Completed passes over the watched files: once it has grown by two after a line was written,
+        # a whole pass began after the write, so the line was read (and shipped or dropped).
+        self.passes = 0
         threading.Thread(target=self._run, daemon=True, name="audit-shipper").start()
 
     def watch(self, key: str, path: str, region: str, cluster_name: str) -> None:
@@ -209,6 +212,7 @@ class Shipper:
                     self._put(source, lines)
                 except Exception:  # keep shipping the other clusters; say why in ministack.log
                     log.exception("shipping %d audit events to %s failed", len(lines), source.group)
+            self.passes += 1
 
     def _put(self, source: _Source, lines: list[str]) -> None:
         client = self._logs_client(source.region)

@@ -31,6 +31,7 @@ ASSOCIATION_DELAY_ENV = "SANDBOX_EKS_ASSOCIATION_DELAY"
 THROTTLE_ENV = "SANDBOX_THROTTLE"
 THROTTLE_SEED_ENV = "SANDBOX_THROTTLE_SEED"
 API_CALLS_PATH = "/_sandbox/api-calls"
+AUDIT_SHIPPER_PATH = "/_sandbox/audit-shipper"
 
 # The services whose API calls are throttled and counted, by MiniStack's service name.
 COGNITO, EKS = "cognito-idp", "eks"

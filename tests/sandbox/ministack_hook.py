@@ -515,6 +515,19 @@ def install(twin: Twin) -> None:
     _install_eks_condition_keys()
     _install_set_default_policy_version()
     _install_cognito_update_group()
+    _serve_sandbox_path(knobs.AUDIT_SHIPPER_PATH, lambda: {"passes": twin.shipper.passes})
+
+
+def _serve_sandbox_path(path: str, snapshot) -> None:
+    """Answer GET ``path`` with ``snapshot()`` as JSON: the sandbox's own state for tests and benchmarks."""
+    pre_body = app._handle_pre_body_request
+
+    async def handle_pre_body_request(method, request_path, headers, query_params, request_id):
+        if method == "GET" and request_path == path:
+            return 200, {"Content-Type": "application/json"}, json.dumps(snapshot()).encode()
+        return await pre_body(method, request_path, headers, query_params, request_id)
+
+    app._handle_pre_body_request = handle_pre_body_request
 
 
 # -- Request quotas: throttling and the call count (knobs.py) ------------------------------
@@ -551,14 +564,7 @@ def install_quotas(throttle: knobs.Throttle, counter: knobs.CallCounter) -> None
 
         app.SERVICE_HANDLERS[service] = counted
 
-    pre_body = app._handle_pre_body_request
-
-    async def handle_pre_body_request(method, path, headers, query_params, request_id):
-        if method == "GET" and path == knobs.API_CALLS_PATH:
-            return 200, {"Content-Type": "application/json"}, json.dumps(counter.snapshot()).encode()
-        return await pre_body(method, path, headers, query_params, request_id)
-
-    app._handle_pre_body_request = handle_pre_body_request
+    _serve_sandbox_path(knobs.API_CALLS_PATH, counter.snapshot)
 
 
 # -- CloudWatch Logs Insights and IAM ------------------------------------------------------

@@ -297,11 +297,20 @@ def _knobs(eks_association_delay: float | None, throttle: float | None, throttle
         raise SandboxError(str(exc)) from None
 
 
+def _sandbox_state(info: dict, path: str) -> dict:
+    context = ssl.create_default_context(cafile=info["aws_ca_bundle"])
+    with urllib.request.urlopen(info["aws_endpoint_url"] + path, context=context, timeout=30) as answer:
+        return json.load(answer)
+
+
 def api_calls(info: dict) -> dict:
     """The Cognito and EKS API calls the sandbox has served so far (knobs.CallCounter's snapshot)."""
-    context = ssl.create_default_context(cafile=info["aws_ca_bundle"])
-    with urllib.request.urlopen(info["aws_endpoint_url"] + knobs.API_CALLS_PATH, context=context, timeout=30) as answer:
-        return json.load(answer)
+    return _sandbox_state(info, knobs.API_CALLS_PATH)
+
+
+def audit_shipper_passes(info: dict) -> int:
+    """How many passes the audit shipper has made over the clusters' audit logs (auditlog.Shipper.passes)."""
+    return _sandbox_state(info, knobs.AUDIT_SHIPPER_PATH)["passes"]
 
 
 def _env_port() -> int | None:

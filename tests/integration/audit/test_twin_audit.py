@@ -163,7 +163,7 @@ def test_events_are_shipped_only_while_audit_logging_is_on(twin):
         time.sleep(0.5)
     set_logging(twin["eks"], [])
     anonymous_request(twin, after)
-    time.sleep(2 * auditlog.POLL_INTERVAL + 1)
+    wait_until_shipper_read(twin, after)
     assert query(twin["logs"], 'fields @message | filter requestURI = "%s"' % before) == []
     assert query(twin["logs"], 'fields @message | filter requestURI = "%s"' % after) == []
     (row,) = query(twin["logs"], 'fields @timestamp, @logStream, user.username, responseStatus.code, verb'
@@ -172,6 +172,25 @@ def test_events_are_shipped_only_while_audit_logging_is_on(twin):
     assert row["verb"] == "list" and row["@logStream"].startswith("kube-apiserver-audit-")
     stream = twin["logs"].describe_log_streams(logGroupName=GROUP)["logStreams"]
     assert [s["logStreamName"] for s in stream] == [row["@logStream"]]
+
+
+def wait_until_shipper_read(twin, request_uri):
+    """Wait until the twin's audit log holds the event of ``request_uri`` and the shipper has read past it.
+
+    Events written while audit logging is off are read and dropped; absence can only be asserted once
+    the shipper has read them, which two more of its passes prove (the second began after the write)."""
+    audit_log = os.path.join(os.path.dirname(twin["clusters"][CLUSTER]["admin_kubeconfig"]), "audit.log")
+    deadline = time.monotonic() + 20
+    while True:
+        with open(audit_log, encoding="utf-8") as handle:
+            if ('"requestURI":"%s' % request_uri) in handle.read():
+                break
+        assert time.monotonic() < deadline, "kube-apiserver wrote no audit event for %s" % request_uri
+        time.sleep(0.1)
+    passes = launcher.audit_shipper_passes(twin)
+    while launcher.audit_shipper_passes(twin) < passes + 2:
+        assert time.monotonic() < deadline, "the audit shipper stopped making passes"
+        time.sleep(0.1)
 
 
 def test_insights_commands_the_twin_cannot_run_are_refused(twin):
