@@ -37,6 +37,8 @@ import threading
 import time
 from pathlib import Path
 
+import cache  # tests/sandbox/cache.py: this script's directory is on sys.path, and so is it for its importers
+
 # Keep in sync with tests/sandbox/go/*/go.mod (the go.mod files are the pins;
 # these name the cache directory and are checked against `--version`).
 APISERVER_VERSION = "v1.35.4"
@@ -64,11 +66,7 @@ def _log(msg: str) -> None:
 
 def cache_root() -> Path:
     """Directory holding one subdirectory per pinned version pair."""
-    override = os.environ.get("EKS_OIDC_K8S_CACHE")
-    if override:
-        return Path(override).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(xdg) / "kubeauth-eks-oidc" / "k8s"
+    return cache.cache_root("k8s", "EKS_OIDC_K8S_CACHE")
 
 
 def cache_dir() -> Path:

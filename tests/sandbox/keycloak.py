@@ -50,7 +50,9 @@ from pathlib import Path
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import pki  # noqa: E402  (sibling module, found through HERE)
+import cache  # noqa: E402  (sibling module, found through HERE)
+import cli  # noqa: E402
+import pki  # noqa: E402
 import procs  # noqa: E402
 
 VERSION = "26.7.3"
@@ -90,11 +92,7 @@ def _log(message: str) -> None:
 
 
 def cache_root() -> Path:
-    override = os.environ.get("EKS_OIDC_KEYCLOAK_CACHE")
-    if override:
-        return Path(override).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
-    return Path(xdg) / "kubeauth-eks-oidc" / "keycloak"
+    return cache.cache_root("keycloak", "EKS_OIDC_KEYCLOAK_CACHE")
 
 
 def distribution_dir() -> Path:
@@ -403,14 +401,7 @@ def stop(state_dir: str) -> bool:
     pgid = record and record.get("pid")
     ran = bool(pgid) and bool(_group_members(pgid, state_dir))
     if ran:
-        _signal_group(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + _STOP_TIMEOUT
-        while _group_members(pgid, state_dir) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _group_members(pgid, state_dir):
-            _signal_group(pgid, signal.SIGKILL)
-            while _group_members(pgid, state_dir):
-                time.sleep(0.05)
+        procs.terminate(lambda signum: _signal_group(pgid, signum), lambda: _group_members(pgid, state_dir), _STOP_TIMEOUT)
     with contextlib.suppress(FileNotFoundError):
         os.remove(pidfile)
     shutil.rmtree(os.path.join(state_dir, STATE_SUBDIR), ignore_errors=True)
@@ -443,12 +434,7 @@ def _group_members(pgid: int, marker: str) -> list[int]:
 
 def main(argv: list[str]) -> int:
     if argv == ["ensure"]:
-        try:
-            print(ensure())
-        except KeycloakError as exc:
-            print(f"keycloak: {exc}", file=sys.stderr)
-            return 1
-        return 0
+        return cli.run_command(lambda: print(ensure()), KeycloakError, "keycloak")
     if argv == ["path"]:
         home = prepared()
         if not home:

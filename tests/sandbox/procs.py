@@ -22,6 +22,7 @@ import socket
 import subprocess
 import threading
 import time
+from typing import Callable
 
 PIDFILE_SUFFIX = ".pid.json"  # distinct from the plain pidfiles MiniStack writes
 
@@ -74,18 +75,26 @@ def stop(pidfile: str, marker: str, timeout: float = 15.0) -> None:
     record = read_pidfile(pidfile)
     pid = record and record.get("pid")
     if pid and alive(pid, marker):
-        _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while alive(pid, marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if alive(pid, marker):
-            _signal(pid, signal.SIGKILL)
-            while alive(pid, marker):
-                time.sleep(0.05)
+        terminate(lambda signum: _signal(pid, signum), lambda: alive(pid, marker), timeout)
     try:
         os.remove(pidfile)
     except FileNotFoundError:
         pass
+
+
+def terminate(send: Callable[[int], None], running: Callable[[], object], timeout: float) -> None:
+    """`send(SIGTERM)`, `send(SIGKILL)` if `running()` still holds after `timeout` seconds; return once it does not.
+
+    `send` signals one process or a whole process group; `running` says whether any of it is left.
+    """
+    send(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if running():
+        send(signal.SIGKILL)
+        while running():
+            time.sleep(0.05)
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import binaries  # noqa: E402  (sibling module, found through HERE)
+import cli  # noqa: E402
 import keycloak as keycloak_idp  # noqa: E402
 import knobs  # noqa: E402
 import pki  # noqa: E402
@@ -518,12 +519,7 @@ def main(argv: list[str]) -> int:
             print(f"export {name}={shlex.quote(value)}")
         return 0
     if command == "up":
-        try:
-            _print_summary(up())
-        except SandboxError as exc:
-            print(f"sandbox up failed: {exc}", file=sys.stderr)
-            return 1
-        return 0
+        return cli.run_command(lambda: _print_summary(up()), SandboxError, "sandbox up failed")
     if command == "down":
         print("sandbox stopped" if down() else "sandbox was not running")
         return 0
