@@ -26,6 +26,7 @@ the cluster's ``audit`` log type is enabled.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import ipaddress
@@ -89,25 +90,26 @@ def config_hash(content: str) -> str:
     return "sha256:" + hashlib.sha256(content.encode()).hexdigest()
 
 
+@dataclasses.dataclass(eq=False)  # eq=False: two planes are never equal, each is its own processes
 class ControlPlane:
-    """etcd + kube-apiserver for one cluster, files under `directory`, logs under `logs_dir`."""
+    """etcd + kube-apiserver for one cluster, files under `directory`, logs under `logs_dir`.
 
-    def __init__(self, directory: str, *, logs_dir: str, log_prefix: str, binaries: str,
-                 ca_cert: str, ca_key: str, service_cidr: str, service_account_issuer: str,
-                 authentication_webhook: str, authorization_webhook: str) -> None:
-        """``authentication_webhook`` / ``authorization_webhook``: the URLs of the IAM webhooks."""
-        self.directory = directory
-        self.authentication_webhook = authentication_webhook
-        self.authorization_webhook = authorization_webhook
-        self.logs_dir = logs_dir
-        self.log_prefix = log_prefix
-        self.binaries = binaries
-        self.ca_cert = ca_cert
-        self.ca_key = ca_key
-        self.service_cidr = service_cidr
-        self.service_account_issuer = service_account_issuer
-        self.port: int | None = None
-        self._etcd_url: str | None = None
+    ``authentication_webhook`` / ``authorization_webhook``: the URLs of the IAM webhooks.
+    """
+
+    directory: str
+    _: dataclasses.KW_ONLY
+    logs_dir: str
+    log_prefix: str
+    binaries: str
+    ca_cert: str
+    ca_key: str
+    service_cidr: str
+    service_account_issuer: str
+    authentication_webhook: str
+    authorization_webhook: str
+    port: int | None = dataclasses.field(default=None, init=False)
+    _etcd_url: str | None = dataclasses.field(default=None, init=False, repr=False)
 
     # -- paths ---------------------------------------------------------------
 
