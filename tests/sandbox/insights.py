@@ -173,18 +173,18 @@ class _Parser:
         return predicate
 
     def or_expr(self):
-        terms = [self.and_expr()]
-        while self.peek("keyword", "or"):
-            self.take()
-            terms.append(self.and_expr())
-        return terms[0] if len(terms) == 1 else (lambda get: any(t(get) for t in terms))
+        return self.joined("or", self.and_expr, any)
 
     def and_expr(self):
-        terms = [self.not_expr()]
-        while self.peek("keyword", "and"):
+        return self.joined("and", self.not_expr, all)
+
+    def joined(self, keyword, operand, combine):
+        """``operand (keyword operand)*``: one predicate, true when ``combine`` (any, all) of the operands' are."""
+        terms = [operand()]
+        while self.peek("keyword", keyword):
             self.take()
-            terms.append(self.not_expr())
-        return terms[0] if len(terms) == 1 else (lambda get: all(t(get) for t in terms))
+            terms.append(operand())
+        return terms[0] if len(terms) == 1 else (lambda get: combine(t(get) for t in terms))
 
     def not_expr(self):
         if self.peek("keyword", "not"):
