@@ -361,7 +361,10 @@ def certificate(tmp_path_factory):
 
 
 class TlsServer(object):
-    """HTTPS on 127.0.0.1: each connection's request is read, then ``answer(tls_socket)`` writes what it likes."""
+    """HTTPS on 127.0.0.1: each connection's request is read, then ``answer(tls_socket)`` writes what it likes.
+
+    Use it as ``with TlsServer(certificate, answer) as server:``; it stops listening at the end of the block.
+    """
 
     def __init__(self, certificate, answer):
         ca_cert, cert, key = certificate
@@ -387,7 +390,10 @@ class TlsServer(object):
             except OSError:
                 pass  # the client gave up
 
-    def close(self):
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
         self.listener.close()
 
 
@@ -400,37 +406,28 @@ def test_http_json_has_one_deadline_for_the_whole_exchange(certificate):
             tls.sendall(bytes([byte]))
             time.sleep(0.05)  # the whole answer takes about 4 s
 
-    server = TlsServer(certificate, drip)
-    try:
+    with TlsServer(certificate, drip) as server:
         started = time.monotonic()
         with pytest.raises(PluginError, match=r"^%s/.well-known/openid-configuration did not answer within 1 s" % server.url):
             plugin.http_json(server.url + "/.well-known/openid-configuration", ca_file=certificate[0], timeout=1)
         assert time.monotonic() - started < 2
-    finally:
-        server.close()
 
 
 def test_http_json_reads_a_prompt_answer(certificate):
     def reply(tls):
         tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\nConnection: close\r\n\r\n{\"a\": [1]}\n")
 
-    server = TlsServer(certificate, reply)
-    try:
+    with TlsServer(certificate, reply) as server:
         assert plugin.http_json(server.url + "/x", ca_file=certificate[0], timeout=5) == (200, {"a": [1]})
-    finally:
-        server.close()
 
 
 def test_http_json_refuses_a_redirect_to_plain_http(certificate):
     def redirect(tls):
         tls.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:9/jwks\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 
-    server = TlsServer(certificate, redirect)
-    try:
+    with TlsServer(certificate, redirect) as server:
         with pytest.raises(PluginError, match="the redirect from %s/jwks to http://127.0.0.1:9/jwks is not https" % server.url):
             plugin.http_json(server.url + "/jwks", ca_file=certificate[0], timeout=5)
-    finally:
-        server.close()
 
 
 # -- files the plugin trusts, checked as ssh checks ~/.ssh (issue 10, 2) ------------

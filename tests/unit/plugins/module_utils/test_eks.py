@@ -253,20 +253,25 @@ def test_config_result_snake_case_keeps_tag_and_claim_keys():
 
 # --- the busy-cluster retry ----------------------------------------------------
 
-def busy_error(stubber, operation):
+def busy_error(stubber, operation, cluster_status="UPDATING"):
+    """``operation`` refused because the cluster is busy, then DescribeCluster reporting ``cluster_status``."""
     stubber.add_client_error(operation, "ResourceInUseException", "Cluster has an update in progress", 409)
+    stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": cluster_status}}, {"name": CLUSTER})
+
+
+def config_calls(client, seconds):
+    """The IdentityProviderConfigs calls with ``seconds`` left until their deadline: (calls, clock, wait log)."""
+    clock = FakeClock()
+    log = common.WaitLog(clock)
+    return idp.IdentityProviderConfigs(client, CLUSTER, clock.now() + seconds, clock, log), clock, log
 
 
 def test_associate_retries_while_cluster_busy(eks_stub):
     client, stubber = eks_stub
-    clock = FakeClock()
-    log = common.WaitLog(clock)
-    calls = idp.IdentityProviderConfigs(client, CLUSTER, clock.now() + 600, clock, log)
+    calls, clock, log = config_calls(client, 600)
     for _attempt in range(2):
         busy_error(stubber, "associate_identity_provider_config")
-        stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "UPDATING"}}, {"name": CLUSTER})
-    stubber.add_response("associate_identity_provider_config", {"update": {"id": "u-1", "status": "InProgress"}},
-                         {"clusterName": CLUSTER, "oidc": ANY})
+    associate_response(stubber)
     assert calls.associate({"name": "oidc-config", "issuer_url": ISSUER, "client_id": "c"}, {}) == "u-1"
     assert clock.sleeps == [5.0, 10.0]
     assert log.entries[0]["refused"] == "Cluster has an update in progress" and log.entries[0]["busy"] is True
@@ -274,11 +279,9 @@ def test_associate_retries_while_cluster_busy(eks_stub):
 
 def test_busy_retry_gives_up_at_the_deadline_with_aws_message(eks_stub):
     client, stubber = eks_stub
-    clock = FakeClock()
-    calls = idp.IdentityProviderConfigs(client, CLUSTER, clock.now() + 12, clock, common.WaitLog(clock))
+    calls, clock, _log = config_calls(client, 12)
     for _attempt in range(3):
         busy_error(stubber, "disassociate_identity_provider_config")
-        stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "UPDATING"}}, {"name": CLUSTER})
     with pytest.raises(AnsibleAWSError) as error:
         calls.disassociate("oidc-config")
     assert "still busy with another update after 12 seconds" in str(error.value)
@@ -289,11 +292,9 @@ def test_busy_retry_gives_up_at_the_deadline_with_aws_message(eks_stub):
 
 def test_busy_retry_stops_when_the_cluster_is_not_updating(eks_stub):
     client, stubber = eks_stub
-    clock = FakeClock()
-    calls = idp.IdentityProviderConfigs(client, CLUSTER, clock.now() + 600, clock, common.WaitLog(clock))
+    calls, clock, _log = config_calls(client, 600)
     for _attempt in range(2):
-        busy_error(stubber, "associate_identity_provider_config")
-        stubber.add_response("describe_cluster", {"cluster": {"name": CLUSTER, "status": "ACTIVE"}}, {"name": CLUSTER})
+        busy_error(stubber, "associate_identity_provider_config", cluster_status="ACTIVE")
         stubber.add_response("list_identity_provider_configs", {"identityProviderConfigs": []}, {"clusterName": CLUSTER})
     with pytest.raises(AnsibleAWSError) as error:
         calls.associate({"name": "oidc-config", "issuer_url": ISSUER, "client_id": "c"}, {})
@@ -304,8 +305,7 @@ def test_busy_retry_stops_when_the_cluster_is_not_updating(eks_stub):
 def test_disassociate_of_a_config_already_gone_is_done(eks_stub):
     client, stubber = eks_stub
     stubber.add_client_error("disassociate_identity_provider_config", "ResourceNotFoundException", "not found", 404)
-    clock = FakeClock()
-    calls = idp.IdentityProviderConfigs(client, CLUSTER, clock.now() + 60, clock, common.WaitLog(clock))
+    calls, _clock, _log = config_calls(client, 60)
     assert calls.disassociate("oidc-config") is None
 
 
@@ -314,6 +314,12 @@ def test_disassociate_of_a_config_already_gone_is_done(eks_stub):
 def describe_response(stubber, status):
     stubber.add_response("describe_identity_provider_config", {"identityProviderConfig": {"oidc": described(status=status)}},
                          {"clusterName": CLUSTER, "identityProviderConfig": REF})
+
+
+def associate_response(stubber):
+    """AssociateIdentityProviderConfig accepted, as update u-1."""
+    stubber.add_response("associate_identity_provider_config", {"update": {"id": "u-1", "status": "InProgress"}},
+                         {"clusterName": CLUSTER, "oidc": ANY})
 
 
 def update_response(stubber, status, errors=None):
@@ -450,8 +456,7 @@ def test_check_mode_force_reports_the_plan_without_changing(eks_stub):
 def test_present_associates_and_waits(eks_stub):
     client, stubber = eks_stub
     stub_cluster_and_configs(stubber, [])
-    stubber.add_response("associate_identity_provider_config", {"update": {"id": "u-1", "status": "InProgress"}},
-                         {"clusterName": CLUSTER, "oidc": ANY})
+    associate_response(stubber)
     describe_response(stubber, "ACTIVE")
     update_response(stubber, "Successful")
     describe_response(stubber, "ACTIVE")
@@ -505,8 +510,7 @@ def info_module(**overrides):
 def test_present_without_wait_returns_once_eks_took_the_association(eks_stub):
     client, stubber = eks_stub
     stub_cluster_and_configs(stubber, [])
-    stubber.add_response("associate_identity_provider_config", {"update": {"id": "u-1", "status": "InProgress"}},
-                         {"clusterName": CLUSTER, "oidc": ANY})
+    associate_response(stubber)
     describe_response(stubber, "CREATING")
     stubber.add_response("list_tags_for_resource", {"tags": {}}, {"resourceArn": ARN})
     clock = FakeClock()

@@ -80,6 +80,15 @@ def existing():
     return kc.parse_kubeconfig(EXISTING)
 
 
+def existing_file(path, mode, owner=None):
+    """``path`` holding EXISTING with ``mode``, owned by uid ``owner`` when given; ``path``."""
+    path.write_text(EXISTING)
+    os.chmod(str(path), mode)
+    if owner is not None:
+        os.chown(str(path), owner, -1)
+    return path
+
+
 # -- entries ------------------------------------------------------------------
 
 def test_cluster_entry_uses_kubeconfig_key_names():
@@ -403,9 +412,7 @@ def test_write_atomically_writes_0600_and_leaves_no_temporary_file(tmp_path):
 
 
 def test_write_atomically_replaces_a_0644_file(tmp_path):
-    path = tmp_path / "config"
-    path.write_text(EXISTING)
-    os.chmod(str(path), 0o644)
+    path = existing_file(tmp_path / "config", 0o644)
     kc.write_atomically(str(path), "kind: Config\n")
     assert path.read_text() == "kind: Config\n"
     assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
@@ -427,9 +434,7 @@ def test_load_kubeconfig(tmp_path):
 
 @pytest.mark.parametrize("mode", [0o664, 0o646, 0o666, 0o620])
 def test_a_kubeconfig_others_may_write_is_refused(tmp_path, mode):
-    path = tmp_path / "config"
-    path.write_text(EXISTING)
-    os.chmod(str(path), mode)
+    path = existing_file(tmp_path / "config", mode)
     with pytest.raises(kc.KubeconfigError) as e:
         kc.load_kubeconfig(str(path))
     assert str(e.value) == (
@@ -439,10 +444,7 @@ def test_a_kubeconfig_others_may_write_is_refused(tmp_path, mode):
 
 @needs_root
 def test_a_kubeconfig_of_another_user_is_refused(tmp_path):
-    path = tmp_path / "config"
-    path.write_text(EXISTING)
-    os.chmod(str(path), 0o600)
-    os.chown(str(path), NOBODY, -1)
+    path = existing_file(tmp_path / "config", 0o600, owner=NOBODY)
     with pytest.raises(kc.KubeconfigError) as e:
         kc.load_kubeconfig(str(path))
     assert str(e.value) == (
@@ -647,9 +649,7 @@ def run_module(check_mode=False, **overrides):
 
 
 def test_run_check_mode_diff_idempotence_and_mode(tmp_path):
-    path = tmp_path / "config"
-    path.write_text(EXISTING)
-    os.chmod(str(path), 0o644)
+    path = existing_file(tmp_path / "config", 0o644)
     task = dict(path=str(path), cluster=CLUSTER, user=OIDC_USER, context=CONTEXT, current_context=True)
 
     checked = run_module(check_mode=True, **task)
@@ -692,9 +692,7 @@ def test_a_change_of_masked_values_alone_is_changed_and_says_so_in_the_diff(tmp_
 
 
 def test_run_refuses_a_file_others_may_write_and_touches_nothing(tmp_path):
-    path = tmp_path / "config"
-    path.write_text(EXISTING)
-    os.chmod(str(path), 0o664)
+    path = existing_file(tmp_path / "config", 0o664)
     for check_mode in (True, False):
         failed = run_module(check_mode=check_mode, path=str(path), user={"name": "u", "token": "t"})
         assert failed.result["failed"] and "is writable by group or others (mode 0664)" in failed.result["msg"]
@@ -703,9 +701,7 @@ def test_run_refuses_a_file_others_may_write_and_touches_nothing(tmp_path):
 
 
 def test_run_refuses_a_link_and_with_follow_writes_its_target(tmp_path):
-    real = tmp_path / "real-config"
-    real.write_text(EXISTING)
-    os.chmod(str(real), 0o600)
+    real = existing_file(tmp_path / "real-config", 0o600)
     link = tmp_path / "config"
     link.symlink_to(real)
     task = dict(path=str(link), user={"name": "u", "token": "t"})
@@ -720,10 +716,7 @@ def test_run_refuses_a_link_and_with_follow_writes_its_target(tmp_path):
 
 @needs_root
 def test_run_refuses_a_file_or_directory_of_another_user(tmp_path):
-    path = tmp_path / "config"
-    path.write_text(EXISTING)
-    os.chmod(str(path), 0o600)
-    os.chown(str(path), NOBODY, -1)
+    path = existing_file(tmp_path / "config", 0o600, owner=NOBODY)
     failed = run_module(path=str(path), user={"name": "u", "token": "t"})
     assert failed.result["failed"] and "is owned by uid %d (nobody)" % NOBODY in failed.result["msg"]
     assert path.read_text() == EXISTING
