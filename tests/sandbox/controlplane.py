@@ -90,15 +90,14 @@ def config_hash(content: str) -> str:
     return "sha256:" + hashlib.sha256(content.encode()).hexdigest()
 
 
-@dataclasses.dataclass(eq=False)  # eq=False: two planes are never equal, each is its own processes
+@dataclasses.dataclass(eq=False, kw_only=True)  # eq=False: two planes are never equal, each is its own processes
 class ControlPlane:
     """etcd + kube-apiserver for one cluster, files under `directory`, logs under `logs_dir`.
 
     ``authentication_webhook`` / ``authorization_webhook``: the URLs of the IAM webhooks.
     """
 
-    directory: str
-    _: dataclasses.KW_ONLY
+    directory: str = dataclasses.field(kw_only=False)  # the one positional argument
     logs_dir: str
     log_prefix: str
     binaries: str
