@@ -337,6 +337,7 @@ other_identity_provider_configs:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.claim_mapping import CLAIM_MAPPING_OPTIONS
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import Clock
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.common import eks_client
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.identity_provider_config import converge
@@ -350,16 +351,13 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         issuer_url=dict(type="str"),
         client_id=dict(type="str"),
-        username_claim=dict(type="str"),
-        username_prefix=dict(type="str"),
-        groups_claim=dict(type="str"),
-        groups_prefix=dict(type="str"),
         required_claims=dict(type="dict"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=2400),
         force=dict(type="bool", default=False),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        **CLAIM_MAPPING_OPTIONS
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     module.exit_json(**run_flow(module, converge, eks_client(module), Clock(), what="EKS identity provider config"))

@@ -316,6 +316,7 @@ tokens:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.claim_mapping import CLAIM_MAPPING_OPTIONS
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import OidcError, run
 
 
@@ -334,11 +335,8 @@ def main():
         verify=dict(type="bool", default=True),
         leeway=dict(type="int", default=0),
         identity_provider_config=dict(type="dict"),
-        username_claim=dict(type="str"),
-        username_prefix=dict(type="str"),
-        groups_claim=dict(type="str"),
-        groups_prefix=dict(type="str"),
         return_tokens=dict(type="bool", default=False, no_log=False),
+        **CLAIM_MAPPING_OPTIONS
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,

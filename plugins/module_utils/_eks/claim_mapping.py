@@ -27,6 +27,15 @@ OIDC_FIELDS = (
     ("required_claims", "requiredClaims"),
 )
 
+# The options of the modules that take a claim mapping as EKS does (eks_identity_provider_config,
+# oidc_token_info): which claim and prefix make the username and the groups.
+CLAIM_MAPPING_OPTIONS = dict(
+    username_claim=dict(type="str"),
+    username_prefix=dict(type="str"),
+    groups_claim=dict(type="str"),
+    groups_prefix=dict(type="str"),
+)
+
 
 def oidc_settings(config):
     """The OIDC settings of a config, by option name (None where unset).
