@@ -32,16 +32,6 @@ RECAP = re.compile(r"^localhost\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=\d+\s
 # The test's own reads meet the throttling too: botocore's standard retry mode retries Cognito's
 # TooManyRequestsException (its default legacy mode does not).
 RETRYING = botocore.config.Config(retries={"mode": "standard", "max_attempts": 10})
-PLAYBOOK = """
-- name: The cognito_idp role
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  roles:
-    - role: kubeauth.eks_oidc.cognito_idp
-"""
 
 
 @pytest.fixture(scope="module")
@@ -69,14 +59,13 @@ def variables(info, pool_name, users, groups):
 
 
 def start(tmp_path, values):
-    playbook, vars_file = tmp_path / "playbook.yml", tmp_path / "vars.json"
-    playbook.write_text(PLAYBOOK)
+    playbook, vars_file = os.path.join(REPO, "tests", "integration", "cognito_idp_role.yml"), tmp_path / "vars.json"
     vars_file.write_text(json.dumps(values))
     env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     return subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", str(playbook),
+        [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", playbook,
          "-e", "@%s" % vars_file], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True)  # its own process group: the test can kill it with the module it runs
+        start_new_session=True)  # a session of its own, as a job runner starts it
 
 
 def converge(tmp_path, values):
@@ -110,6 +99,48 @@ def directory(info, name):
     statuses = set(user["UserStatus"] for page in client.get_paginator("list_users").paginate(UserPoolId=pool)
                    for user in page["Users"])
     return users, members, statuses
+
+
+def process_tree(pid):
+    """``pid`` and every process below it."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % entry) as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # not a process, or gone
+        children.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(todo.pop())
+        todo.extend(children.get(tree[-1], []))
+    return tree
+
+
+def kill_run(proc):
+    """SIGKILL the run as a crash or a cancelled job does: ansible-playbook, its workers and their modules.
+
+    Ansible's workers start sessions of their own (WorkerProcess._detach), out of the run's process group,
+    so the whole tree is stopped first (until it forks no more), then killed; else the workers would go
+    on with their tasks after the test."""
+    stopped = set()
+    while True:
+        tree = set(process_tree(proc.pid)) - stopped
+        if not tree:
+            break
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        stopped |= tree
+    for pid in stopped:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
 
 
 def declared(values):
@@ -148,8 +179,7 @@ def test_a_run_killed_half_way_is_finished_by_the_next_with_nothing_duplicated(t
             created = client.describe_user_pool(UserPoolId=pool)["UserPool"]["EstimatedNumberOfUsers"]
         except AssertionError:
             continue  # the pool is not there yet
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_run(proc)
     half_way = len(directory(throttled, "interrupted")[0])
     assert 15 <= half_way < 150
 

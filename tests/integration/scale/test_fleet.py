@@ -90,7 +90,7 @@ DISASSOCIATE = os.path.join(HERE, "disassociate.yml")
 
 
 def test_check_mode_reports_every_association_and_starts_none(fleet, tmp_path):
-    seconds, recap, output = run(fleet, tmp_path, ASSOCIATE, CLUSTERS, "--check")
+    _seconds, recap, output = run(fleet, tmp_path, ASSOCIATE, CLUSTERS, "--check")
     assert all(recap[name] == (1, 0) for name in CLUSTERS), output[-5000:]
     assert configs(fleet) == dict((name, []) for name in CLUSTERS)
 
