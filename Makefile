@@ -72,10 +72,12 @@ sanity: venv
 lint: venv collection
 	ansible-lint roles playbooks
 
-# Two workers, a test file each at a time, each with its own sandbox (the tests wait on
-# associations, reloads and logins much more than they compute); the 30 slowest are listed.
+# Three workers, each with its own sandbox: a test file's tests stay on one worker, except in
+# files marked independent, whose tests are spread (tests/integration/conftest.py). Two cores
+# are busy about 80% of the time with two workers; the third fills the waits (associations,
+# reloads, logins). The 30 slowest are listed.
 integration: venv collection k8s-binaries keycloak browser
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=30 tests/integration
+	$(PY) -m pytest -q -n 3 --dist loadgroup --durations=30 tests/integration
 
 test: venv collection k8s-binaries unit sanity lint integration
 

@@ -8,6 +8,17 @@ aws_secret_access_key, oidc_discovery_base, kubernetes, clusters{NAME:
 endpoint, certificate_authority_data, admin_kubeconfig, ...}, ...).
 ``keycloak`` adds one Keycloak to it, for the tests that need an identity
 provider other than Cognito.
+
+Under pytest-xdist (`make integration`: `-n 3 --dist loadgroup`) each worker
+has its own session sandbox, and the tests of one file run on one worker, in
+order, so that a file's module fixtures are made once and its tests may build
+on each other. Files whose tests stand alone say so with
+``pytestmark = pytest.mark.independent``; their tests are spread over the
+workers one by one. A file may instead join a named ``xdist_group`` (the
+Keycloak tests share one: Keycloak starts once, on one worker).
+
+This directory is on sys.path (pytest puts a top conftest's directory there):
+tests import ansible_runs.py from here.
 """
 
 import os
@@ -22,6 +33,37 @@ import sandbox as sandbox_launcher  # noqa: E402  (tests/sandbox/sandbox.py)
 SANDBOX_REGION = "us-west-2"
 # Two twin clusters: the end-to-end test associates a fleet in one run.
 SANDBOX_CLUSTERS = ["oidc-test", "oidc-test-2"]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "independent: the file's tests stand alone; xdist may spread them over workers")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.get_closest_marker("independent") is None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+
+
+# Set on a worker whose xdist groups were ignored: every test there then fails with why.
+XDIST_GROUPS_IGNORED = []
+
+
+def pytest_collection_finish(session):
+    """Under --dist loadgroup, xdist names each grouped test NODEID@GROUP; without that, groups are ignored
+    and the tests of a file land on several workers, without the fixtures and order they build on."""
+    if session.config.getvalue("loadgroup"):
+        ungrouped = [item.nodeid for item in session.items
+                     if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid]
+        if ungrouped:
+            XDIST_GROUPS_IGNORED.append("pytest-xdist ignored the xdist_group of %s and %d more tests: "
+                                        "see tests/requirements.txt" % (ungrouped[0], len(ungrouped) - 1))
+
+
+def pytest_runtest_setup(item):
+    if XDIST_GROUPS_IGNORED:
+        pytest.fail(XDIST_GROUPS_IGNORED[0], pytrace=False)
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,10 @@ import uuid
 
 import pytest
 
+from ansible_runs import target_variables
+
+pytestmark = pytest.mark.independent  # every target has its own resource_prefix
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TARGETS_DIR = os.path.join(HERE, "targets")
 TARGETS = sorted(
@@ -23,16 +27,7 @@ TARGETS = sorted(
 
 
 def run_target(target, sandbox, tmp_path, extra_vars=None):
-    variables = {
-        "target": target,
-        "resource_prefix": "it-%s" % uuid.uuid4().hex[:8],
-        "aws_endpoint_url": sandbox["aws_endpoint_url"],
-        "aws_region": sandbox["region"],
-        "aws_access_key_id": sandbox["aws_access_key_id"],
-        "aws_secret_access_key": sandbox["aws_secret_access_key"],
-        "aws_ca_bundle": sandbox["aws_ca_bundle"],
-        "sandbox": sandbox,
-    }
+    variables = dict(target_variables(sandbox), target=target, resource_prefix="it-%s" % uuid.uuid4().hex[:8])
     variables.update(extra_vars or {})
     vars_file = tmp_path / "vars.json"
     vars_file.write_text(json.dumps(variables))
