@@ -57,6 +57,8 @@ import sandbox  # noqa: E402  (tests/sandbox/sandbox.py)
 
 COLLECTIONS = os.path.join(REPO, ".build", "collections")
 INVENTORY = os.path.join(REPO, "playbooks", "inventory", "sandbox")
+# The cognito_idp role alone, as the scale tests run it.
+ROLE_PLAYBOOK = os.path.join(REPO, "tests", "integration", "cognito_idp_role.yml")
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 # ansible.posix.profile_tasks' recap: "role : task name ---------- 12.34s"
 TASK_TIME = re.compile(r"^(?:[\w.]+ : )?(.+?) -{2,} (\d+\.\d+)s$", re.MULTILINE)
@@ -110,17 +112,6 @@ PER_USER_LOOP = """
       loop_control:
         label: "{{ item.username }}"
       no_log: true
-"""
-
-ROLE = """
-- name: The cognito_idp role
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  roles:
-    - role: kubeauth.eks_oidc.cognito_idp
 """
 
 # The association as it ran before issue 12: each host waits for ACTIVE, forks hosts at a time.
@@ -313,8 +304,8 @@ def directory_phase(args, workdir, results):
           f"{args.baseline_users} users", flush=True)
     with private_sandbox([sandbox.DEFAULT_CLUSTER]) as info:
         variables = directory_variables(info, "scale-directory", args.users, args.groups)
-        results["directory_first"] = run_playbook(info, workdir, ROLE, variables, label="cognito_idp role, first run")
-        results["directory_noop"] = run_playbook(info, workdir, ROLE, variables, label="cognito_idp role, no-op rerun")
+        results["directory_first"] = run_playbook(info, workdir, ROLE_PLAYBOOK, variables, label="cognito_idp role, first run")
+        results["directory_noop"] = run_playbook(info, workdir, ROLE_PLAYBOOK, variables, label="cognito_idp role, no-op rerun")
         results["directory_check"] = check_directory(info, "scale-directory", variables)
         print(f"  check: {results['directory_check']}", flush=True)
         baseline = directory_variables(info, "scale-loop", args.baseline_users, args.groups)
@@ -326,8 +317,8 @@ def throttled_phase(args, workdir, results):
     print(f"throttled: {args.users} users in {args.groups} groups with SANDBOX_THROTTLE={args.throttle}", flush=True)
     with private_sandbox([sandbox.DEFAULT_CLUSTER], throttle=args.throttle) as info:
         variables = directory_variables(info, "scale-throttled", args.users, args.groups)
-        results["throttled_first"] = run_playbook(info, workdir, ROLE, variables, label="cognito_idp role, first run")
-        results["throttled_second"] = run_playbook(info, workdir, ROLE, variables, label="cognito_idp role, second run")
+        results["throttled_first"] = run_playbook(info, workdir, ROLE_PLAYBOOK, variables, label="cognito_idp role, first run")
+        results["throttled_second"] = run_playbook(info, workdir, ROLE_PLAYBOOK, variables, label="cognito_idp role, second run")
         results["throttled_check"] = check_directory(info, "scale-throttled", variables)
         print(f"  check: {results['throttled_check']}", flush=True)
 

@@ -25,6 +25,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import sandbox as launcher  # noqa: E402  (tests/sandbox/sandbox.py, on the path via conftest)
+from ansible_runs import target_variables  # noqa: E402
 from run_playbook import playbook  # noqa: E402
 
 CLUSTER = "oidc-test"
@@ -47,20 +48,8 @@ def post(sandbox, tmp_path_factory):
     """The post's setup with audit logging on; everything removed again afterwards."""
     assert sandbox["kubernetes"], "the sandbox has no Kubernetes side: run `make k8s-binaries` (these tests do not skip)"
     tmp_path = tmp_path_factory.mktemp("audit")
-    variables = {
-        "cluster": CLUSTER,
-        "pool_name": "audit-%s" % uuid.uuid4().hex[:8],
-        "config_name": "audit-oidc",
-        "username": USERNAME,
-        "password": PASSWORD,
-        "aws_endpoint_url": sandbox["aws_endpoint_url"],
-        "aws_region": sandbox["region"],
-        "aws_access_key_id": sandbox["aws_access_key_id"],
-        "aws_secret_access_key": sandbox["aws_secret_access_key"],
-        "aws_ca_bundle": sandbox["aws_ca_bundle"],
-        "sandbox": sandbox,
-        "out": str(tmp_path / "setup.json"),
-    }
+    variables = dict(target_variables(sandbox), cluster=CLUSTER, pool_name="audit-%s" % uuid.uuid4().hex[:8],
+                     config_name="audit-oidc", username=USERNAME, password=PASSWORD, out=str(tmp_path / "setup.json"))
     try:
         playbook("setup", variables, tmp_path)
         facts = json.loads((tmp_path / "setup.json").read_text())

@@ -33,10 +33,10 @@ import os
 import re
 import subprocess
 
-import boto3
 import pytest
 import yaml
 
+from ansible_runs import aws
 from awx_helpers import REPO_ROOT, VENV_BIN, install_collection, venv_tool
 
 import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on sys.path through tests/integration/conftest.py
@@ -234,10 +234,6 @@ def assert_job_succeeded(name, status, events, secrets):
 def assert_no_secret_in(name, events, secrets):
     leaks = secrets.in_events(events)
     assert not leaks, "%s: secrets in job events:\n%s" % (name, "\n".join(leaks))
-
-
-def aws(sandbox, service):
-    return boto3.client(service, **sandbox_launcher.boto3_kwargs(sandbox))
 
 
 def user_pool_names(sandbox):

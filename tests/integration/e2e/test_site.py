@@ -6,6 +6,14 @@ message; a second run and a --check run change nothing; cleanup.yml leaves
 nothing that site.yml created (checked through the AWS APIs, the Kubernetes
 API and the kubeconfig file) and a second cleanup changes nothing. The same
 again with other names, prefixes and claims proves nothing is hard-coded.
+
+The run with the post's values is also the secret-leak run: its first
+site.yml and its first cleanup.yml run at -vvv --diff, and no secret may
+stand in anything any of its runs printed, in the sandbox's logs or in a
+file they wrote that is not 0600 (leaks.py).
+
+The two tests stand alone (each leaves the fleet as it found it), so pytest-xdist
+may run them on two workers, each on its own sandbox.
 """
 
 import json
@@ -13,14 +21,16 @@ import os
 import re
 import subprocess
 
-import boto3
+import pytest
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+import leaks
+from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_playbook
+
+pytestmark = pytest.mark.independent
 CLUSTERS = ("oidc-test", "oidc-test-2")
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 # Other names, another groups prefix and the sub claim (usernames become ISSUER#sub).
 OTHER_VALUES = {
@@ -58,36 +68,10 @@ OTHER_VALUES = {
 
 
 def playbook(sandbox, name, *args, extra_vars=None):
-    command = ["ansible-playbook", "-i", "playbooks/inventory/sandbox", "playbooks/%s.yml" % name] + list(args)
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    # No AWS variables: the inventory's connection settings are all the roles get.
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
-    env.update(EKS_OIDC_SANDBOX_DIR=sandbox["state_dir"], ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=1800)
-    assert result.returncode == 0, "%s failed:\n%s\n%s" % (name, result.stdout[-30000:], result.stderr[-5000:])
-    recap = dict((host, int(changed)) for host, _ok, changed, _unreachable, _failed in RECAP.findall(result.stdout))
+    """playbooks/NAME.yml on the fleet; ({host: changed}, output), every cluster and localhost in the recap."""
+    recap, output = sandbox_playbook(sandbox, "playbooks/%s.yml" % name, *args, extra_vars=extra_vars)
     assert set(recap) >= {"localhost"} | set(CLUSTERS), "hosts missing from the recap: %s" % recap
-    return recap, result.stdout
-
-
-def changed_tasks(stdout):
-    """The tasks that reported a change, with the hosts, for assertion messages."""
-    changed, task = [], None
-    for line in stdout.splitlines():
-        if line.startswith("TASK ["):
-            task = line.split("]")[0] + "]"
-        elif line.startswith("changed:"):
-            changed.append("%s %s" % (task, line))
-    return "\n".join(changed)
-
-
-def kubectl_as_oidc_user(sandbox, cluster, *args):
-    kubeconfig = os.path.join(sandbox["state_dir"], "kubeconfig")
-    return subprocess.run(
-        ["kubectl", "--kubeconfig", kubeconfig, "--context", "oidc-%s" % cluster] + list(args),
-        capture_output=True, text=True, check=False, timeout=120,
-    )
+    return recap, output
 
 
 def kubectl_as_admin(sandbox, cluster, *args):
@@ -98,14 +82,6 @@ def kubectl_as_admin(sandbox, cluster, *args):
     return subprocess.run(
         ["kubectl", "--kubeconfig", kubeconfig, "--context", "admin-%s" % cluster] + list(args),
         capture_output=True, text=True, check=False, timeout=120, env=env,
-    )
-
-
-def aws(sandbox, service):
-    return boto3.client(
-        service, endpoint_url=sandbox["aws_endpoint_url"], region_name=sandbox["region"],
-        verify=sandbox["aws_ca_bundle"], aws_access_key_id=sandbox["aws_access_key_id"],
-        aws_secret_access_key=sandbox["aws_secret_access_key"],
     )
 
 
@@ -138,27 +114,41 @@ def assert_nothing_left(sandbox, values):
             assert not [n for n in names if cluster in n], "kubeconfig %s left for %s: %s" % (section, cluster, names)
 
 
-def converge_and_clean(sandbox, extra_vars, expectations, after_prefix_change=None):
-    first, _output = playbook(sandbox, "site", extra_vars=extra_vars)
+def converge_and_clean(sandbox, extra_vars, expectations, after_prefix_change=None, verbosity=()):
+    """site.yml three times (then changed=0, --check changed=0), the proof, cleanup.yml twice (then changed=0).
+
+    The first site.yml and the first cleanup.yml, the runs that make and remove every secret, run with
+    ``verbosity`` (-vvv --diff, say). Returns what every run printed, as (where, output) pairs, and the
+    secrets in play before cleanup."""
+    outputs = []
+
+    def run(name, *args, **kwargs):
+        recap, output = playbook(sandbox, name, *args, **kwargs)
+        outputs.append(("%s.yml %s" % (name, " ".join(args)), output))
+        return recap, output
+
+    first, _output = run("site", *verbosity, extra_vars=extra_vars)
     assert first["localhost"] > 0 and all(first[c] > 0 for c in CLUSTERS), first
-    second, output = playbook(sandbox, "site", extra_vars=extra_vars)
+    second, output = run("site", extra_vars=extra_vars)
     assert set(second.values()) == {0}, "second run changed something: %s\n%s" % (second, changed_tasks(output))
-    checked, output = playbook(sandbox, "site", "--check", extra_vars=extra_vars)
+    checked, output = run("site", "--check", extra_vars=extra_vars)
     assert set(checked.values()) == {0}, "--check changed something: %s\n%s" % (checked, changed_tasks(output))
     for cluster in CLUSTERS:
         expectations(cluster)
     if after_prefix_change:
         # Another groups prefix: the association is replaced, RBAC rebound, and the verify
         # role's expectations follow the new prefix (site.yml fails otherwise).
-        changed, _output = playbook(sandbox, "site", extra_vars=dict(extra_vars or {}, eks_oidc_groups_prefix="acc:",
-                                                                     eks_oidc_idp_force=True))
+        changed, _output = run("site", extra_vars=dict(extra_vars or {}, eks_oidc_groups_prefix="acc:",
+                                                       eks_oidc_idp_force=True))
         assert all(changed[c] > 0 for c in CLUSTERS), changed
         for cluster in CLUSTERS:
             after_prefix_change(cluster)
-    cleaned, _output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
+    secrets = leaks.secrets_in_play(sandbox)  # the token cache is gone after cleanup
+    cleaned, _output = run("cleanup", *verbosity, extra_vars=extra_vars)
     assert all(cleaned[c] > 0 for c in CLUSTERS) and cleaned["localhost"] > 0, cleaned
-    again, output = playbook(sandbox, "cleanup", extra_vars=extra_vars)
+    again, output = run("cleanup", extra_vars=extra_vars)
     assert set(again.values()) == {0}, "second cleanup changed something: %s\n%s" % (again, changed_tasks(output))
+    return outputs, secrets
 
 
 def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
@@ -179,9 +169,11 @@ def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
         whoami = kubectl_as_oidc_user(fleet, cluster, "auth", "whoami", "-o", "json")
         assert "acc:secret-reader" in json.loads(whoami.stdout)["status"]["userInfo"]["groups"], whoami.stdout
 
-    converge_and_clean(fleet, None, post_proof, changed_prefix)
+    outputs, secrets = converge_and_clean(fleet, None, post_proof, changed_prefix, verbosity=("-vvv", "--diff"))
     assert_nothing_left(fleet, {"pool": "oidc-userpool", "domain": "oidc-userpool", "cluster_role": "read-secrets",
                                 "binding": "read-secrets-role-binding"})
+    found = leaks.leaks(secrets, leaks.places_to_search(fleet, outputs))
+    assert not found, "secrets found:\n" + "\n".join(sorted(set(found)))
 
 
 def test_site_with_other_names_prefix_and_claim(fleet):

@@ -11,21 +11,21 @@ person would), and refreshes at Keycloak's token endpoint.
 """
 
 import base64
-import html.parser
 import json
 import os
 import re
-import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import http.cookiejar
 
 import pytest
+
+from logins import expire_cached_tokens, free_port, NoRedirect, open_on_localhost, plugin_login_url, sign_in
+
+pytestmark = pytest.mark.xdist_group("keycloak")  # one Keycloak, started once, on one worker
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -39,12 +39,6 @@ CLIENT_ID = "kubectl-login-test"
 USERNAME = "alice@example.com"
 PASSWORD = "Alice-login-test-0123"
 RECAP = re.compile(r"^localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def claims_of(token):
@@ -169,18 +163,6 @@ def credential_token(run):
     return json.loads(run.stdout)["status"]["token"]
 
 
-def expire_cache(cache_dir):
-    """Make the cached ID token look expired; the refresh token it holds."""
-    [name] = [n for n in os.listdir(cache_dir) if n.endswith(".json")]
-    path = os.path.join(cache_dir, name)
-    with open(path) as handle:
-        entry = json.load(handle)
-    entry["expires_at"] = int(time.time()) - 1
-    with open(path, "w") as handle:
-        json.dump(entry, handle)
-    return entry["refresh_token"]
-
-
 def test_credential_plugin_password_grant_then_cache_then_refresh(realm, tmp_path):
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD)
@@ -191,7 +173,7 @@ def test_credential_plugin_password_grant_then_cache_then_refresh(realm, tmp_pat
     claims = claims_of(token)
     assert (claims["iss"], claims["aud"], claims["email"]) == (realm["issuer_url"], CLIENT_ID, USERNAME)
     assert credential_token(run_plugin(config_path)) == token  # cached
-    refresh_token = expire_cache(str(tmp_path / "cache"))
+    (refresh_token,) = expire_cached_tokens(str(tmp_path / "cache"))
     second = run_plugin(config_path)
     refreshed = credential_token(second)
     assert refreshed != token and claims_of(refreshed)["sid"] == claims["sid"]  # refreshed at Keycloak, not a new login
@@ -199,46 +181,11 @@ def test_credential_plugin_password_grant_then_cache_then_refresh(realm, tmp_pat
         assert run.stderr == "" and PASSWORD not in run.stdout and refresh_token not in run.stdout
 
 
-class LoginForm(html.parser.HTMLParser):
-    """Keycloak's login form: its action and its fields."""
-
-    def __init__(self):
-        html.parser.HTMLParser.__init__(self)
-        self.action, self.fields = None, {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and attrs.get("id") == "kc-form-login":
-            self.action = attrs["action"]
-        elif tag == "input" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value") or ""
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
 def sign_in_as_a_person(url, ca_file, callback_port):
     """Open the login URL, fill in Keycloak's form, and follow its redirect to the plugin on localhost."""
-    context = ssl.create_default_context(cafile=ca_file)
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect(),
-                                         urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    with opener.open(url, timeout=60) as page:
-        form = LoginForm()
-        form.feed(page.read().decode())
-    assert form.action, "no login form in Keycloak's page"
-    form.fields.update(username=USERNAME, password=PASSWORD)
-    callback = None
-    try:
-        opener.open(form.action, data=urllib.parse.urlencode(form.fields).encode(), timeout=60)
-    except urllib.error.HTTPError as exc:
-        assert exc.code in (302, 303), exc.code
-        callback = exc.headers["Location"]
-    assert callback, "Keycloak did not redirect after signing in"
+    callback = sign_in(url, ca_file, USERNAME, PASSWORD, form_id="kc-form-login")
     assert re.match(r"^http://localhost:%d/?\?" % callback_port, callback), callback
-    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(callback, timeout=30) as page:
-        return page.read().decode()
+    return open_on_localhost(callback)
 
 
 def test_credential_plugin_browser_login_with_pkce_then_refresh(realm, tmp_path):
@@ -251,11 +198,7 @@ def test_credential_plugin_browser_login_with_pkce_then_refresh(realm, tmp_path)
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=dict(os.environ, KUBERNETES_EXEC_INFO=NON_INTERACTIVE))
     try:
-        line = process.stderr.readline()
-        match = re.match(r"^kubeauth-eks-oidc: log in with your browser: (\S+)\n$", line)
-        assert match, line
-        url = match.group(1)
-        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        url, query, line = plugin_login_url(process)
         assert url.startswith(realm["issuer_url"] + "/protocol/openid-connect/auth?")
         assert query["code_challenge_method"] == "S256" and query["redirect_uri"] == redirect_uri
         assert "Login finished" in sign_in_as_a_person(url, realm["ca_file"], realm["callback_port"])
@@ -267,7 +210,7 @@ def test_credential_plugin_browser_login_with_pkce_then_refresh(realm, tmp_path)
     token = json.loads(out)["status"]["token"]
     claims = claims_of(token)
     assert claims["email"] == USERNAME and claims["nonce"] == query["nonce"] and claims["aud"] == CLIENT_ID
-    refresh_token = expire_cache(str(tmp_path / "cache"))
+    (refresh_token,) = expire_cached_tokens(str(tmp_path / "cache"))
     refreshed = run_plugin(config_path)
     assert credential_token(refreshed) != token and refreshed.stderr == ""
     assert refresh_token not in line + refreshed.stderr

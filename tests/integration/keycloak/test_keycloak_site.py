@@ -17,54 +17,31 @@ On the session's fleet of two twin clusters, as the Cognito end-to-end test.
 
 import json
 import os
-import re
 import ssl
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 
-import boto3
 import pytest
 import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_playbook
+
+pytestmark = pytest.mark.xdist_group("keycloak")  # one Keycloak, started once, on one worker
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLUSTERS = ("oidc-test", "oidc-test-2")
 USERNAME = "test@example.com"  # the sandbox inventory's user, the post's
 REALM = "eks"  # the role's default
 CLIENT_ID = "kubernetes"  # the role's default
 VARIABLES = {"eks_oidc_identity_provider": "keycloak"}
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
 def playbook(sandbox, path, *args, extra_vars=None):
-    """ansible-playbook with the sandbox inventory; {host: changed} and stdout."""
-    command = ["ansible-playbook", "-i", "playbooks/inventory/sandbox", path,
-               "-e", json.dumps(dict(VARIABLES, **(extra_vars or {})))] + list(args)
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
-    env.update(EKS_OIDC_SANDBOX_DIR=sandbox["state_dir"], ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=1200)
-    assert result.returncode == 0, "%s failed:\n%s\n%s" % (path, result.stdout[-30000:], result.stderr[-5000:])
-    return dict((host, int(changed)) for host, _ok, changed, _u, _f in RECAP.findall(result.stdout)), result.stdout
-
-
-def changed_tasks(stdout):
-    changed, task = [], None
-    for line in stdout.splitlines():
-        if line.startswith("TASK ["):
-            task = line.split("]")[0] + "]"
-        elif line.startswith("changed:"):
-            changed.append("%s %s" % (task, line))
-    return "\n".join(changed)
-
-
-def kubectl_as_oidc_user(sandbox, cluster, *args):
-    kubeconfig = os.path.join(sandbox["state_dir"], "kubeconfig")
-    return subprocess.run(["kubectl", "--kubeconfig", kubeconfig, "--context", "oidc-%s" % cluster] + list(args),
-                          capture_output=True, text=True, check=False, timeout=120)
+    """ansible-playbook with the sandbox inventory and Keycloak as the identity provider; ({host: changed}, output)."""
+    return sandbox_playbook(sandbox, path, *args, extra_vars=dict(VARIABLES, **(extra_vars or {})), timeout=1200)
 
 
 def keycloak_admin(keycloak, ca_file, path):
@@ -110,9 +87,7 @@ def test_site_yml_makes_the_realm_and_the_association(converged, sandbox, keyclo
     assert client["publicClient"] and client["standardFlowEnabled"] and not client["implicitFlowEnabled"]
     assert client["attributes"]["pkce.code.challenge.method"] == "S256"
     assert [m["config"]["claim.name"] for m in client["protocolMappers"]] == ["groups"]
-    eks = boto3.client("eks", endpoint_url=sandbox["aws_endpoint_url"], region_name=sandbox["region"],
-                       verify=sandbox["aws_ca_bundle"], aws_access_key_id=sandbox["aws_access_key_id"],
-                       aws_secret_access_key=sandbox["aws_secret_access_key"])
+    eks = aws(sandbox, "eks")
     for cluster in CLUSTERS:
         [config] = eks.list_identity_provider_configs(clusterName=cluster)["identityProviderConfigs"]
         oidc = eks.describe_identity_provider_config(clusterName=cluster, identityProviderConfig=config)[
@@ -163,9 +138,7 @@ def test_cleanup_leaves_nothing(converged, sandbox, keycloak):
     converged["cleaned"] = True
     assert cleaned["localhost"] > 0 and all(cleaned[c] > 0 for c in CLUSTERS), cleaned
     assert keycloak_admin(keycloak, sandbox["aws_ca_bundle"], "/admin/realms/%s" % REALM)[0] == 404
-    eks = boto3.client("eks", endpoint_url=sandbox["aws_endpoint_url"], region_name=sandbox["region"],
-                       verify=sandbox["aws_ca_bundle"], aws_access_key_id=sandbox["aws_access_key_id"],
-                       aws_secret_access_key=sandbox["aws_secret_access_key"])
+    eks = aws(sandbox, "eks")
     for cluster in CLUSTERS:
         assert eks.list_identity_provider_configs(clusterName=cluster)["identityProviderConfigs"] == []
         api = k8s_config.new_client_from_config(config_file=sandbox["clusters"][cluster]["admin_kubeconfig"])

@@ -6,52 +6,35 @@ to a ClusterRole that reads secrets (step 4, with the kubernetes client and the
 twin's admin kubeconfig), and removes all of it afterwards.
 """
 
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import uuid
 
 import pytest
 
+from ansible_runs import PlaybookRunner
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-INVENTORY = os.path.join(REPO_ROOT, "playbooks", "inventory", "sandbox")
-COLLECTIONS_DIR = os.path.join(REPO_ROOT, ".build", "collections")
 KUBECTL = shutil.which("kubectl")
 
 USERNAME = "test@example.com"
 GROUP = "gid:secret-reader"
 
 
-class Playbooks(object):
-    """ansible-playbook against the test's sandbox, with the test's extra vars."""
+class Playbooks(PlaybookRunner):
+    """This directory's playbooks on the sandbox's first cluster, with the test's extra vars."""
 
     def __init__(self, sandbox, workdir, extra_vars):
-        self.sandbox = sandbox
-        self.workdir = workdir
-        self.extra_vars = extra_vars
+        PlaybookRunner.__init__(self, sandbox, workdir, extra_vars)
         self.cluster = sorted(sandbox["clusters"])[0]
 
     def run(self, playbook, check=False, **overrides):
-        variables = dict(self.extra_vars, **overrides)
-        vars_file = os.path.join(self.workdir, "vars-%s.json" % uuid.uuid4().hex[:8])
-        with open(vars_file, "w") as handle:
-            json.dump(variables, handle)
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY,
-                   "--limit", "localhost,%s" % self.cluster, os.path.join(HERE, playbook), "-e", "@" + vars_file]
-        if check:
-            command.append("--check")
         # The Cognito issuer URL is reached through the sandbox's HTTPS proxy, as through an egress proxy.
-        env = dict(os.environ, EKS_OIDC_SANDBOX_DIR=self.sandbox["state_dir"], ANSIBLE_FORCE_COLOR="0",
-                   ANSIBLE_NOCOLOR="1", ANSIBLE_COLLECTIONS_PATH=os.environ.get("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_DIR),
-                   HTTPS_PROXY=self.sandbox["https_proxy"], NO_PROXY=self.sandbox["no_proxy"])
-        env.pop("KUBECONFIG", None)
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800, check=False)
-        assert result.returncode == 0, "%s failed:\n%s\n%s" % (playbook, result.stdout[-15000:], result.stderr[-3000:])
-        return result
+        return PlaybookRunner.run(self, os.path.join(HERE, playbook), "--limit", "localhost,%s" % self.cluster,
+                                  *(["--check"] if check else []),
+                                  env={"HTTPS_PROXY": self.sandbox["https_proxy"], "NO_PROXY": self.sandbox["no_proxy"]},
+                                  **overrides)
 
     def changed(self, result):
         """``changed=`` of the cluster host in the PLAY RECAP."""

@@ -11,13 +11,14 @@ kubeconfigs), and removes all of it afterwards. ``browser`` fails, never skips, 
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import uuid
 
 import pytest
 import yaml
+
+from ansible_runs import PlaybookRunner
+from logins import free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
@@ -26,33 +27,6 @@ GROUP_VARS = os.path.join(INVENTORY, "group_vars", "all.yml")
 USERNAME = "test@example.com"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Admin(object):
-    """ansible-playbook as the administrator runs it: the sandbox inventory, no AWS variables, a working directory."""
-
-    def __init__(self, sandbox, workdir, extra_vars):
-        self.sandbox = sandbox
-        self.workdir = workdir
-        self.extra_vars = extra_vars
-
-    def run(self, playbook, *args, cwd=None):
-        vars_file = os.path.join(self.workdir, "vars-%s.json" % uuid.uuid4().hex[:8])
-        with open(vars_file, "w") as handle:
-            json.dump(self.extra_vars, handle)
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", INVENTORY, playbook,
-                   "-e", "@" + vars_file] + list(args)
-        env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_") and k != "KUBECONFIG")
-        env.update(EKS_OIDC_SANDBOX_DIR=self.sandbox["state_dir"], ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-        result = subprocess.run(command, cwd=cwd or self.workdir, env=env, capture_output=True, text=True, timeout=1800, check=False)
-        assert result.returncode == 0, "%s failed:\n%s\n%s" % (playbook, result.stdout[-20000:], result.stderr[-3000:])
-        return result
 
 
 def kubectl_admin(sandbox, cluster, *args, stdin=None):
@@ -92,7 +66,7 @@ def team(sandbox, tmp_path_factory):
         "eks_oidc_identity_provider_config_name": "kit-e2e-%s" % suffix,
         "eks_oidc_client": client,
     }
-    admin = Admin(sandbox, str(tmp_path_factory.mktemp("admin")), names)
+    admin = PlaybookRunner(sandbox, str(tmp_path_factory.mktemp("admin")), names)
     rbac = "kit-e2e-read-secrets-%s" % suffix
     try:
         admin.run(os.path.join(HERE, "setup.yml"))

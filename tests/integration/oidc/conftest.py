@@ -16,7 +16,7 @@ import pytest
 from login_helpers import PASSWORD
 from login_helpers import REPO
 from login_helpers import USERNAME
-from login_helpers import free_port
+from logins import free_port
 
 sys.path.insert(0, os.path.join(REPO, "tests", "sandbox"))
 

@@ -2,7 +2,6 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -13,12 +12,6 @@ MODULE = "ansible_collections.kubeauth.eks_oidc.plugins.modules.oidc_token_info"
 # Not "test...": the sandbox's AWS keys are "test", and Ansible masks no_log values in every result string.
 USERNAME = "alice@example.com"
 PASSWORD = "Blah123$-kubeauth"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_module(sandbox, cognito, tmp_path, **args):

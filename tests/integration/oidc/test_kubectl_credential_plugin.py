@@ -11,7 +11,6 @@ Two issuers:
 """
 
 import base64
-import html.parser
 import json
 import os
 import re
@@ -24,7 +23,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
 import pki  # tests/sandbox/pki.py, on the path through conftest.py
@@ -33,6 +31,7 @@ import pytest
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin as plugin
 from login_helpers import PLUGIN
 from login_helpers import run_module
+from logins import expire_cached_tokens, open_on_localhost, plugin_login_url, QuietJSONHandler, sign_in
 
 # The interpreter the kubeconfig role writes: the real one, not a shim, with -I -S.
 PYTHON = os.path.realpath(sys.executable)
@@ -104,18 +103,7 @@ class CountingIssuer(object):
         self.lock = threading.Lock()
         issuer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, document):
-                body = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietJSONHandler):
             def do_GET(self):  # noqa: N802
                 if self.path == "/.well-known/openid-configuration":
                     self.reply(200, {"issuer": issuer.url, "token_endpoint": issuer.url + "/token",
@@ -310,21 +298,6 @@ def cognito_config(tmp_path, sandbox, idp, **overrides):
     return path
 
 
-def expire_cache(cache_dir):
-    """Make every cached ID token look expired; return the refresh tokens they hold."""
-    refresh_tokens = []
-    for name in os.listdir(cache_dir):
-        if name.endswith(".json"):
-            path = os.path.join(cache_dir, name)
-            with open(path) as handle:
-                entry = json.load(handle)
-            entry["expires_at"] = int(time.time()) - 1
-            with open(path, "w") as handle:
-                json.dump(entry, handle)
-            refresh_tokens.append(entry["refresh_token"])
-    return refresh_tokens
-
-
 def test_cognito_password_login_then_cache_then_refresh(sandbox, cognito, tmp_path):
     password_file = tmp_path / "password"
     password_file.write_text(cognito["password"])
@@ -346,7 +319,7 @@ def test_cognito_password_login_then_cache_then_refresh(sandbox, cognito, tmp_pa
     # Expired: refreshed with REFRESH_TOKEN_AUTH; the refresh token stays.
     config_path = cognito_config(tmp_path, sandbox, cognito, login="password", username=cognito["username"],
                                  password_file=str(password_file))
-    (refresh_token,) = expire_cache(str(tmp_path / "cache"))
+    (refresh_token,) = expire_cached_tokens(str(tmp_path / "cache"))
     second = run_plugin(config_path)
     refreshed = credential_token(second)
     assert refreshed != token
@@ -368,45 +341,12 @@ def test_cognito_wrong_password(sandbox, cognito, tmp_path):
     assert_no_secret(run.stderr, "Wrong123$-kubeauth")
 
 
-class LoginForm(html.parser.HTMLParser):
-    """The fields of the hosted UI's sign-in form."""
-
-    def __init__(self):
-        html.parser.HTMLParser.__init__(self)
-        self.fields = {}
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("name"):
-            self.fields[attrs["name"]] = attrs.get("value") or ""
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
 def act_as_browser(url, sandbox, cognito):
     """What the user does in the browser: open the URL, sign in, follow the redirect to localhost."""
-    import ssl
-
-    context = ssl.create_default_context(cafile=sandbox["aws_ca_bundle"])
-    opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), NoRedirect())
-    with opener.open(url, timeout=30) as page:
-        form = LoginForm()
-        form.feed(page.read().decode())
-    form.fields.update(username=cognito["username"], password=cognito["password"])
-    login_url = urllib.parse.urljoin(url, "/login")
-    callback = None
-    try:
-        opener.open(login_url, data=urllib.parse.urlencode(form.fields).encode(), timeout=30)
-    except urllib.error.HTTPError as e:
-        assert e.code in (301, 302, 303), e.code
-        callback = e.headers["Location"]
-    assert callback, "the hosted UI did not redirect after signing in"
+    callback = sign_in(url, sandbox["aws_ca_bundle"], cognito["username"], cognito["password"], login_path="/login",
+                       timeout=30)
     assert callback.startswith("http://localhost:%d/callback?" % cognito["callback_port"]), callback
-    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(callback, timeout=30) as page:
-        return page.read().decode()
+    return open_on_localhost(callback)
 
 
 def test_browser_login_with_pkce_then_refresh(sandbox, cognito, tmp_path):
@@ -418,11 +358,7 @@ def test_browser_login_with_pkce_then_refresh(sandbox, cognito, tmp_path):
     process = subprocess.Popen(plugin_command(config_path, "--login"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=dict(os.environ, KUBERNETES_EXEC_INFO=NON_INTERACTIVE))
     try:
-        line = process.stderr.readline()
-        match = re.match(r"^kubeauth-eks-oidc: log in with your browser: (\S+)\n$", line)
-        assert match, line
-        url = match.group(1)
-        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
+        url, query, line = plugin_login_url(process)
         assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
         assert query["redirect_uri"] == "http://localhost:%d/callback" % cognito["callback_port"]
         assert "Login finished" in act_as_browser(url, sandbox, cognito)
@@ -437,7 +373,7 @@ def test_browser_login_with_pkce_then_refresh(sandbox, cognito, tmp_path):
     assert claims["email"] == cognito["username"] and claims["nonce"] == query["nonce"]
     assert_private_cache(str(tmp_path / "cache"))
 
-    (refresh_token,) = expire_cache(str(tmp_path / "cache"))
+    (refresh_token,) = expire_cached_tokens(str(tmp_path / "cache"))
     refreshed = run_plugin(config_path)
     assert credential_token(refreshed) != token
     assert refreshed.stderr == ""

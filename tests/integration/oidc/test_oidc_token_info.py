@@ -21,7 +21,6 @@ import ssl
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 
 import jwt
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from login_helpers import run_module
+from logins import QuietJSONHandler
 
 
 def refused(result, message):
@@ -319,18 +319,7 @@ class EchoingIssuer(object):
         self.requests = []
         issuer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def reply(self, status, document):
-                body = json.dumps(document).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(QuietJSONHandler):
             def do_GET(self):  # noqa: N802
                 issuer.requests.append(("GET", self.path))
                 if self.path == "/.well-known/openid-configuration":

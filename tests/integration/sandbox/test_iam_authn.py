@@ -45,14 +45,6 @@ def _tool(name):
 
 
 @pytest.fixture(scope="module")
-def twin(sandbox):
-    assert sandbox["kubernetes"], (
-        "the sandbox has no Kubernetes side: kube-apiserver/etcd not found. "
-        "Run `make k8s-binaries` (or set KUBEBUILDER_ASSETS) - these tests do not skip")
-    return sandbox
-
-
-@pytest.fixture(scope="module")
 def aws_env(twin, tmp_path_factory):
     """The environment a user of the sandbox gives the AWS CLI: its credentials, region, STS endpoint and CA."""
     home = tmp_path_factory.mktemp("aws")

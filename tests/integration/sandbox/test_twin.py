@@ -36,14 +36,6 @@ SSR_GROUPS = ["gid:secret-reader", "system:authenticated"]
 CONFIG_WAIT = 120  # seconds; an association takes ~10 s, a disassociation ~11 s here
 
 
-@pytest.fixture(scope="module")
-def twin(sandbox):
-    assert sandbox["kubernetes"], (
-        "the sandbox has no Kubernetes side: kube-apiserver/etcd not found. "
-        "Run `make k8s-binaries` (or set KUBEBUILDER_ASSETS) - these tests do not skip")
-    return sandbox
-
-
 def _client(sandbox, service):
     return boto3.client(service, **launcher.boto3_kwargs(sandbox))
 

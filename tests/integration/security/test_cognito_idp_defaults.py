@@ -19,26 +19,15 @@ sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "sandbox"))
 
 import sandbox as launcher  # noqa: E402
 
-PLAYBOOK = """
-- hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  roles:
-    - role: kubeauth.eks_oidc.cognito_idp
-"""
-
 
 def run_role(sandbox, tmp_path, **variables):
-    (tmp_path / "play.yml").write_text(PLAYBOOK)
     variables.update(eks_oidc_region=sandbox["region"], eks_oidc_aws_connection={
         "endpoint_url": sandbox["aws_endpoint_url"], "aws_ca_bundle": sandbox["aws_ca_bundle"],
         "access_key": sandbox["aws_access_key_id"], "secret_key": sandbox["aws_secret_access_key"]})
     (tmp_path / "vars.json").write_text(json.dumps(variables))
     return subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-         str(tmp_path / "play.yml"), "-e", "@%s" % (tmp_path / "vars.json")],
+         os.path.join(os.path.dirname(HERE), "cognito_idp_role.yml"), "-e", "@%s" % (tmp_path / "vars.json")],
         capture_output=True, text=True, check=False, timeout=600, cwd=REPO_ROOT,
         env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
 

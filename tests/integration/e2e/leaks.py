@@ -1,12 +1,12 @@
-"""No secret leaks: site.yml and cleanup.yml at -vvv --diff, then every place a secret could land is searched.
+"""Where secrets could leak from site.yml and cleanup.yml, and what counts as one (test_site.py searches).
 
 Secrets in play: the test user's password, the sandbox's AWS secret key, the
 ID and refresh tokens the kubectl credential plugin obtained (read from its
 0600 cache before cleanup removes it), and the client key of every twin's
 admin kubeconfig; any string shaped like a JWT or an EKS token (k8s-aws-v1.)
-counts as a leak too. Searched: everything both runs printed (stdout and
-stderr), the sandbox's logs, and every file the runs left or wrote that is
-not a 0600 file (a 0600 file is where a secret is meant to be).
+counts as a leak too. Searched: everything the runs printed at -vvv --diff
+(stdout and stderr), the sandbox's logs, and every file the runs left or
+wrote that is not a 0600 file (a 0600 file is where a secret is meant to be).
 """
 
 import glob
@@ -14,24 +14,12 @@ import json
 import os
 import re
 import stat
-import subprocess
 
 import yaml
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 EKS_TOKEN = re.compile(r"k8s-aws-v1\.[A-Za-z0-9_-]{20,}")  # the admin's bearer token (rbac role, kubeconfig)
-
-
-def run(sandbox, playbook):
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
-    env.update(EKS_OIDC_SANDBOX_DIR=sandbox["state_dir"], ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
-    result = subprocess.run(
-        ["ansible-playbook", "-i", "playbooks/inventory/sandbox", "playbooks/%s.yml" % playbook, "-vvv", "--diff"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False, timeout=1800,
-    )
-    assert result.returncode == 0, "%s failed:\n%s\n%s" % (playbook, result.stdout[-20000:], result.stderr[-5000:])
-    return result.stdout + result.stderr
 
 
 def tokens_in_cache(sandbox):
@@ -79,9 +67,8 @@ def leaks(secrets, places):
     return found
 
 
-def test_site_and_cleanup_at_vvv_diff_leak_no_secret(fleet):
-    sandbox = fleet
-    site_output = run(sandbox, "site")
+def secrets_in_play(sandbox):
+    """{what: value} of every secret of a site.yml run; call it before cleanup.yml removes the token cache."""
     tokens = tokens_in_cache(sandbox)
     assert tokens, "the plugin cached no token: the test would search for nothing"
     with open(os.path.join(sandbox["state_dir"], "test-user.password")) as handle:
@@ -89,11 +76,13 @@ def test_site_and_cleanup_at_vvv_diff_leak_no_secret(fleet):
     secrets = {"the test user's password": password, "the AWS secret key": sandbox["aws_secret_access_key"]}
     secrets.update(("token %d" % i, token) for i, token in enumerate(tokens))
     secrets.update(("admin client key %d" % i, key) for i, key in enumerate(admin_client_keys(sandbox)))
-    cleanup_output = run(sandbox, "cleanup")
+    return secrets
 
-    places = [("site.yml output", site_output), ("cleanup.yml output", cleanup_output)]
+
+def places_to_search(sandbox, outputs):
+    """(where, text) of the runs' ``outputs`` ((where, text) pairs), the sandbox's logs and the files the runs
+    wrote: the sandbox's files (kubeconfig, plugin directory) and the checkout's playbooks."""
+    places = list(outputs)
     places += files([sandbox["logs_dir"]], private_too=True)
-    # What the runs wrote: the sandbox's files (kubeconfig, plugin directory) and the checkout's playbooks.
     places += files([sandbox["state_dir"], os.path.join(REPO_ROOT, "playbooks")])
-    found = leaks(secrets, places)
-    assert not found, "secrets found:\n" + "\n".join(sorted(set(found)))
+    return places
