@@ -53,7 +53,7 @@ XDIST_GROUPS_IGNORED = []
 def pytest_collection_finish(session):
     """Under --dist loadgroup, xdist names each grouped test NODEID@GROUP; without that, groups are ignored
     and the tests of a file land on several workers, without the fixtures and order they build on."""
-    if session.config.getvalue("loadgroup"):
+    if getattr(session.config.option, "loadgroup", False):  # set on xdist workers only
         ungrouped = [item.nodeid for item in session.items
                      if item.get_closest_marker("xdist_group") is not None and "@" not in item.nodeid]
         if ungrouped:

@@ -105,11 +105,13 @@ def process_tree(pid):
     """``pid`` and every process below it."""
     children = {}
     for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue  # /proc/self, /proc/meminfo, ...
         try:
             with open("/proc/%s/stat" % entry) as handle:
                 parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue  # not a process, or gone
+        except (OSError, IndexError):
+            continue  # gone
         children.setdefault(parent, []).append(int(entry))
     tree, todo = [], [pid]
     while todo:
