@@ -79,10 +79,9 @@ def unbind_secret_readers(rbac, name):
 @pytest.fixture(scope="module")
 def idp(sandbox, tmp_path_factory):
     """The post's steps 1, 3 and 4 on the twin, with names of this module; removed afterwards."""
-    if not sandbox.get("kubernetes"):
-        pytest.skip("the sandbox runs without kube-apiserver (no KUBEBUILDER_ASSETS / k8s binaries)")
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed")
+    assert sandbox.get("kubernetes"), ("the sandbox runs without kube-apiserver: run `make k8s-binaries` "
+                                       "(these tests do not skip)")
+    assert KUBECTL, "kubectl is not on PATH (these tests do not skip)"
     workdir = str(tmp_path_factory.mktemp("login"))
     suffix = uuid.uuid4().hex[:8]
     extra_vars = {

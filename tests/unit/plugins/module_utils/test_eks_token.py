@@ -1,8 +1,8 @@
 """Unit tests of the EKS IAM authenticator token (no network: presigning is local).
 
 The token must be exactly what `aws eks get-token` prints: checked against an
-independent SigV4 computation here, and against the AWS CLI itself when it is
-installed.
+independent SigV4 computation here, and against the AWS CLI itself (which must
+be on PATH: that test fails rather than skip).
 """
 
 import datetime
@@ -15,13 +15,11 @@ import subprocess
 import sys
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import botocore.auth
+import botocore.session
 import pytest
 
-botocore = pytest.importorskip("botocore")
-import botocore.auth  # noqa: E402
-import botocore.session  # noqa: E402
-
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token  # noqa: E402
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -198,13 +196,16 @@ def test_script_usage_errors():
     assert out.returncode == 2 and "--cluster-name" in out.stderr
 
 
-@pytest.mark.skipif(shutil.which("aws") is None, reason="the AWS CLI is not installed")
 def test_same_token_as_aws_eks_get_token(aws_env, monkeypatch):
-    """Byte for byte what the AWS CLI prints, signed in the same second."""
-    out = subprocess.run(["aws", "eks", "get-token", "--cluster-name", CLUSTER, "--region", REGION],
+    """Byte for byte what the AWS CLI prints, signed in the same second.
+
+    Without the AWS CLI, or when it fails, this fails: a comparison with the real tool that does not run
+    must not pass (the twin's IAM tests need the CLI too)."""
+    aws = shutil.which("aws")
+    assert aws, "the AWS CLI is not on PATH (pip install awscli): this comparison does not skip"
+    out = subprocess.run([aws, "eks", "get-token", "--cluster-name", CLUSTER, "--region", REGION],
                          capture_output=True, text=True, timeout=120, env=dict(os.environ), check=False)
-    if out.returncode != 0:
-        pytest.skip("aws eks get-token failed here: %s" % out.stderr.strip()[-200:])
+    assert out.returncode == 0, "aws eks get-token failed: %s" % out.stderr.strip()[-2000:]
     theirs = json.loads(out.stdout)["status"]["token"]
     signed_at = datetime.datetime.strptime(query(eks_token.url_from_token(theirs))["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda *a, **k: signed_at)
