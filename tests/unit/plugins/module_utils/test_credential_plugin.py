@@ -675,10 +675,12 @@ def browser_login_with(monkeypatch, tmp_path, act, nonce="echo", login_timeout=5
     (outcome: {"entry": ...} or {"error": ...}, pages, identity provider)."""
     idp = FakeIdentityProvider(monkeypatch, nonce)
     pages = []
+    browsers = []
 
     def open_browser(url):
         idp.authorize_query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
-        threading.Thread(target=act, args=(idp.authorize_query, pages), daemon=True).start()
+        browsers.append(threading.Thread(target=act, args=(idp.authorize_query, pages), daemon=True))
+        browsers[-1].start()
         return True
 
     monkeypatch.setattr(webbrowser, "open", open_browser)
@@ -695,6 +697,10 @@ def browser_login_with(monkeypatch, tmp_path, act, nonce="echo", login_timeout=5
     worker.start()
     worker.join(login_timeout + 5)
     assert not worker.is_alive(), "the login still waits after %d s" % (login_timeout + 5)
+    # The login can end before the browser has read the page it answered with: wait for the browser too.
+    for browser in browsers:
+        browser.join(15)
+        assert not browser.is_alive(), "the browser still waits for the page after 15 s"
     return outcome, pages, idp
 
 
