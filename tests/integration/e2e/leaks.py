@@ -17,7 +17,8 @@ import stat
 
 import yaml
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from ansible_runs import REPO_ROOT
+
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 EKS_TOKEN = re.compile(r"k8s-aws-v1\.[A-Za-z0-9_-]{20,}")  # the admin's bearer token (rbac role, kubeconfig)
 

@@ -27,7 +27,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 import leaks
-from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_playbook
+from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_environment, sandbox_playbook
 
 pytestmark = pytest.mark.independent
 CLUSTERS = ("oidc-test", "oidc-test-2")
@@ -77,8 +77,8 @@ def playbook(sandbox, name, *args, extra_vars=None):
 def kubectl_as_admin(sandbox, cluster, *args):
     """The admin entry the roles wrote, as a person uses it: AWS credentials in the environment."""
     kubeconfig = os.path.join(sandbox["state_dir"], "kubeconfig")
-    env = dict((k, v) for k, v in os.environ.items() if not k.startswith("AWS_"))
-    env.update(AWS_ACCESS_KEY_ID=sandbox["aws_access_key_id"], AWS_SECRET_ACCESS_KEY=sandbox["aws_secret_access_key"])
+    env = sandbox_environment(sandbox, AWS_ACCESS_KEY_ID=sandbox["aws_access_key_id"],
+                              AWS_SECRET_ACCESS_KEY=sandbox["aws_secret_access_key"])
     return subprocess.run(
         ["kubectl", "--kubeconfig", kubeconfig, "--context", "admin-%s" % cluster] + list(args),
         capture_output=True, text=True, check=False, timeout=120, env=env,
