@@ -39,8 +39,8 @@ import sys
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import oidc
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.kubeconfig import write_atomically
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.issuer import pool_of_issuer
 
 SCRIPTS = {"oidc": credential_plugin, "eks_token": eks_token}
 SCRIPT_NAMES = {"oidc": "credential_plugin.py", "eks_token": "eks_token.py"}
@@ -95,7 +95,7 @@ def checked_lstat(path, directory=False, uid=None):
 
 def cognito_pool(issuer_url):
     """(region, user pool id) when the issuer is a Cognito user pool, else None."""
-    pool_id = oidc.cognito_pool_of_issuer(issuer_url)
+    pool_id = pool_of_issuer(issuer_url)
     return (pool_id.split("_", 1)[0], pool_id) if pool_id else None
 
 

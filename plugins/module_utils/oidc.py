@@ -54,7 +54,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import cognito_client
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import issuer_url as cognito_issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.issuer import issuer_url as cognito_issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.issuer import pool_of_issuer as cognito_pool_of_issuer
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.claim_mapping import effective_claim_mapping
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._eks.claim_mapping import oidc_settings
 
@@ -66,7 +67,6 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "
 DEFAULT_ALGORITHMS = ("RS256",)
 # Claims kube-apiserver needs in every ID token.
 REQUIRED_CLAIMS = ("iss", "aud", "exp")
-COGNITO_ISSUER = re.compile(r"^https://cognito-idp\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?/([\w-]+_[0-9A-Za-z]+)$")
 # Claim names that hold group memberships at the common identity providers.
 GROUP_CLAIM_NAME = re.compile(r"(^|[:/_.-])(groups?|roles?)$", re.IGNORECASE)
 AUTHENTICATED_GROUP = "system:authenticated"
@@ -90,12 +90,6 @@ class OidcError(Exception):
 # ---------------------------------------------------------------------------
 # Settings: issuer, audience and claim mapping (pure)
 # ---------------------------------------------------------------------------
-
-def cognito_pool_of_issuer(issuer_url):
-    """The user pool id of a Cognito issuer URL, or None for other issuers."""
-    match = COGNITO_ISSUER.match(issuer_url or "")
-    return match.group(3) if match else None
-
 
 def raw_config_of(identity_provider_config):
     """An EKS identity provider config (snake or camelCase, or only its ``claim_mapping``) as raw EKS fields.

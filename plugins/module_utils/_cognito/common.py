@@ -5,7 +5,7 @@
 """What every Cognito module of the collection shares.
 
 The client, name lookup (pool and client names are not unique in Cognito),
-the issuer URL of a pool, password-policy checks made before any user is
+password-policy checks made before any user is
 created, and the conversion of API results to the snake_case dicts the
 modules return. Problems the user can fix are raised as ``AnsibleAWSError``
 (module_utils/aws_module.py turns them into the module's failure).
@@ -48,13 +48,6 @@ COGNITO_RETRY = dict(retries=10, delay=1, backoff=2, max_delay=20, catch_extra_e
 def cognito_client(module):
     """The cognito-idp client every Cognito module uses: throttling and transient errors retried with jittered backoff."""
     return module.client("cognito-idp", retry_decorator=AWSRetry.jittered_backoff(**COGNITO_RETRY))
-
-
-def issuer_url(pool_id):
-    """The OIDC issuer of a user pool: what tokens carry as ``iss`` and EKS needs."""
-    region = pool_id.split("_", 1)[0]
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return "https://cognito-idp.%s.%s/%s" % (region, suffix, pool_id)
 
 
 def pick_by_name(items, name, name_key, id_key, kind, id_option):

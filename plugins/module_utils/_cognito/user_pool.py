@@ -19,7 +19,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import s
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import describe_user_pool
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import find_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.issuer import issuer_url
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import list_user_pools
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import to_snake
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.compare import describe_changes

@@ -8,7 +8,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.exceptions import Ansib
 
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import blank_to_none
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import find_user_pool
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import issuer_url
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.issuer import issuer_url
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import password_policy_violations
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import pick_by_name
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.common import require_user_pool

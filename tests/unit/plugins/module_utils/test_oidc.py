@@ -24,7 +24,7 @@ from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import Oidc
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import allowed_algorithms
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import check_options
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import check_time_claims
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import cognito_pool_of_issuer
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils._cognito.issuer import pool_of_issuer as cognito_pool_of_issuer
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import describe_token
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import result_with_tokens
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.oidc import failure_message
