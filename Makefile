@@ -75,11 +75,16 @@ lint: venv collection
 # Three workers, each with its own sandbox: a test file's tests stay on one worker, except in
 # files marked independent, whose tests are spread (tests/integration/conftest.py). Two cores
 # are busy about 80% of the time with two workers; the third fills the waits (associations,
-# reloads, logins). The 30 slowest are listed.
+# reloads, logins). The longest work starts first (conftest.py's LONGEST_FIRST, kept in that
+# order by --no-loadscope-reorder). The 30 slowest are listed.
 integration: venv collection k8s-binaries keycloak browser
-	$(PY) -m pytest -q -n 3 --dist loadgroup --durations=30 tests/integration
+	$(PY) -m pytest -q -n 3 --dist loadgroup --no-loadscope-reorder --durations=30 tests/integration
 
-test: venv collection k8s-binaries unit sanity lint integration
+# unit, sanity and lint each keep one core busy: they run side by side (each one's output
+# printed whole when it ends), then the integration suite, which needs both cores.
+test: venv collection k8s-binaries
+	$(MAKE) --no-print-directory -j3 --output-sync=target unit sanity lint
+	$(MAKE) --no-print-directory integration
 
 demo: venv collection k8s-binaries sandbox-up
 	$(PY) tests/sandbox/demo.py

@@ -15,7 +15,8 @@ order, so that a file's module fixtures are made once and its tests may build
 on each other. Files whose tests stand alone say so with
 ``pytestmark = pytest.mark.independent``; their tests are spread over the
 workers one by one. A file may instead join a named ``xdist_group`` (the
-Keycloak tests share one: Keycloak starts once, on one worker).
+Keycloak tests share one: Keycloak starts once, on one worker). The longest
+work is handed out first (LONGEST_FIRST).
 
 This directory is on sys.path (pytest puts a top conftest's directory there):
 tests import ansible_runs.py from here.
@@ -39,11 +40,33 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "independent: the file's tests stand alone; xdist may spread them over workers")
 
 
+# The work that takes longest starts first (`make integration` passes --no-loadscope-reorder, so xdist
+# hands out work in this order instead of largest test count first), and everything else fills in
+# around it: started last, one of these would run alone at the end of the suite. Slowest first, as
+# `--durations` measured them on two cores with three workers (seconds of one worker).
+LONGEST_FIRST = (
+    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",  # 340
+    "tests/integration/keycloak/test_keycloak_",  # 310, one group (test_provider_choice.py is a file of its own)
+    "tests/integration/e2e/test_site.py::test_site_with_other_names",  # 210
+    "tests/integration/awx/test_job_template.py",  # 145
+    "tests/integration/test_targets.py::test_target[eks_identity_provider_config]",  # 140
+    "tests/integration/login/",  # 135
+    "tests/integration/login_kit/",  # 130
+    "tests/integration/scale/",  # 120 and 110
+)
+
+
+def _start_rank(item):
+    return next((rank for rank, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                len(LONGEST_FIRST))
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         if item.get_closest_marker("independent") is None and item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    items.sort(key=_start_rank)  # stable: a file's tests keep their order
 
 
 # Set on a worker whose xdist groups were ignored: every test there then fails with why.
