@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "sandbox"))
 sys.path.insert(0, os.path.dirname(PLUGIN))
 
 import credential_plugin  # noqa: E402  (the file under test, for its cache layout)
+from json_reply import send_json  # noqa: E402  (tests/sandbox/json_reply.py)
 
 CLIENT_ID = "kubectl"
 REFRESH_TOKEN = "benchmark-refresh-token"
@@ -79,13 +80,7 @@ class LocalIssuer(object):
                 pass
 
             def reply(self, document):
-                body = json.dumps(document).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
+                send_json(self, 200, document, close=True)
 
             def do_GET(self):  # noqa: N802
                 self.reply({"issuer": issuer.url, "token_endpoint": issuer.url + "/token",

@@ -17,6 +17,8 @@ import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler
 
+from json_reply import send_json  # tests/sandbox/json_reply.py, on sys.path through conftest.py
+
 
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on now (for a callback URL, say)."""
@@ -32,12 +34,7 @@ class QuietJSONHandler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, status, document):
-        body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, status, document)
 
 
 class _SignInForm(html.parser.HTMLParser):

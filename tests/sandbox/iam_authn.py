@@ -43,6 +43,8 @@ import urllib.parse
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
+from json_reply import send_json
+
 TOKEN_PREFIX = "k8s-aws-v1."
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
 MAX_TOKEN_BYTES = 4096
@@ -436,13 +438,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length", "0")
         if not length.isdigit() or int(length) > self._MAX_BODY:
             self.close_connection = True  # the unread body ends this connection
-            self._reply(413, {})
+            send_json(self, 413, {})
             return
         body = self.rfile.read(int(length))  # read before any answer, so the connection stays usable
         parts = urllib.parse.urlsplit(self.path).path.split("/")  # kube-apiserver adds ?timeout=30s
         if (len(parts) != 5 or not hmac.compare_digest(parts[1].encode(), self.server.secret.encode())
                 or parts[2] not in self.server.decide):
-            self._reply(404, {})
+            send_json(self, 404, {})
             return
         try:
             review = json.loads(body or b"{}")
@@ -450,15 +452,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, KeyError, TypeError):
             spec = None
         if not isinstance(spec, dict):
-            self._reply(400, {"error": "expected a TokenReview or SubjectAccessReview"})
+            send_json(self, 400, {"error": "expected a TokenReview or SubjectAccessReview"})
             return
         kind, region, cluster = parts[2:]
         if kind == "authenticate":
             user = self._answer(self.server.decide[kind], region, cluster, str(spec.get("token", "")))
-            self._reply(200, token_review(review, user))
+            send_json(self, 200, token_review(review, user))
         else:
-            self._reply(200, subject_access_review(review, bool(self._answer(self.server.decide[kind], region,
-                                                                             cluster, spec))))
+            allowed = bool(self._answer(self.server.decide[kind], region, cluster, spec))
+            send_json(self, 200, subject_access_review(review, allowed))
 
     @staticmethod
     def _answer(decide, region: str, cluster: str, subject):
@@ -472,14 +474,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except Exception:
             log.exception("cluster %s/%s: IAM webhook failed", region, cluster)
             return None
-
-    def _reply(self, status: int, body: dict) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def log_message(self, format, *args) -> None:  # noqa: A002 (http.server's signature)
         log.debug("webhook %s", format % args)
