@@ -29,11 +29,16 @@ def test_an_accounts_raised_quota_raises_its_concurrency_and_nonsense_is_refused
         quotas.merged_quotas({"UserUpdate": 0})
 
 
-class SlowClient:
-    """Records how many calls of each quota category run at once (a thread-safe stand-in for a boto3 client)."""
+class HeldClient:
+    """Records how many calls of each quota category run at once (a thread-safe stand-in for a boto3 client).
+
+    Every call is held until ``release`` is set, so the test decides when the slots empty, not the scheduler:
+    under a loaded CI machine a call that merely sleeps may end before the next thread starts.
+    """
 
     def __init__(self):
-        self.lock = threading.Lock()
+        self.changed = threading.Condition()
+        self.release = threading.Event()
         self.running = {}
         self.most = {}
 
@@ -41,28 +46,40 @@ class SlowClient:
         def call(aws_retry=False, **params):
             assert aws_retry is True  # every call goes through the client's AWSRetry decorator
             category = quotas.OPERATION_CATEGORIES[operation]
-            with self.lock:
+            with self.changed:
                 self.running[category] = self.running.get(category, 0) + 1
                 self.most[category] = max(self.most.get(category, 0), self.running[category])
-            time.sleep(0.02)
-            with self.lock:
+                self.changed.notify_all()
+            assert self.release.wait(timeout=30)
+            with self.changed:
                 self.running[category] -= 1
             return {}
         return call
 
 
 def test_never_more_calls_in_flight_per_category_than_its_limit_and_categories_run_side_by_side():
-    client = SlowClient()
+    client = HeldClient()
     limiter = quotas.QuotaLimiter(client)
     operations = ["admin_create_user", "admin_add_user_to_group", "admin_remove_user_from_group", "create_group"] * 20
     threads = [threading.Thread(target=limiter.call, args=(operation,)) for operation in operations]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
-    # Each category up to its limit (20 calls of 20 ms at once reach it), never beyond;
-    # adding and removing memberships share UserResourceUpdate's three slots.
-    assert client.most == {"UserCreation": 5, "UserResourceUpdate": 3, "UserPoolResourceUpdate": 1}
+    # Each category fills its slots side by side while every call is held; adding and removing
+    # memberships share UserResourceUpdate's three slots.
+    limits = {"UserCreation": 5, "UserResourceUpdate": 3, "UserPoolResourceUpdate": 1}
+    try:
+        with client.changed:
+            filled = client.changed.wait_for(
+                lambda: all(client.running.get(category, 0) >= limit for category, limit in limits.items()), timeout=30)
+        assert filled, client.running
+        # The other threads are started and waiting for a slot; give any that could slip past its gate the time to.
+        time.sleep(0.2)
+        assert client.running == limits
+    finally:
+        client.release.set()
+        for thread in threads:
+            thread.join()
+    assert client.most == limits  # never beyond, also while the queued calls went through
 
 
 def test_a_throttled_call_is_retried(stubbed):

@@ -410,7 +410,7 @@ def test_http_json_has_one_deadline_for_the_whole_exchange(certificate):
         started = time.monotonic()
         with pytest.raises(PluginError, match=r"^%s/.well-known/openid-configuration did not answer within 1 s" % server.url):
             plugin.http_json(server.url + "/.well-known/openid-configuration", ca_file=certificate[0], timeout=1)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 3  # the answer takes 4 s or more: a per-read timeout would wait it out
 
 
 def test_http_json_reads_a_prompt_answer(certificate):
