@@ -80,6 +80,12 @@ from ministack.services import iam
 
 log = logging.getLogger("sandbox")
 
+# EKS keeps a logging update InProgress for minutes, so a second UpdateClusterConfig meanwhile is
+# refused as busy. The twin applies one in milliseconds: it holds the update InProgress this long
+# first, so that answer does not depend on the machine's speed. Below eks_cluster_logging's first
+# poll (2 s), so the module waits no longer for it.
+LOGGING_UPDATE_SECONDS = 1.5
+
 
 class _Cluster:
     """The sandbox's side of one EKS cluster: its control plane and a job queue.
@@ -275,8 +281,10 @@ class Twin:
             "createdAt": eks._now(), "errors": [],
         }
         self.updates.setdefault(arn, {})[update["id"]] = update
+        done_by = time.monotonic() + LOGGING_UPDATE_SECONDS
 
         def job():
+            _sleep_until(done_by)
             try:
                 self.shipper.set_enabled(arn, "audit" in wanted)
             except Exception as e:
