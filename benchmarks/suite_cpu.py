@@ -1,7 +1,7 @@
 """Where the integration suite's time goes: CPU seconds and wall time per test, per worker (issue 14).
 
     SUITE_CPU_LOG=/tmp/suite-cpu.jsonl PYTHONPATH=benchmarks \\
-        .venv/bin/python -m pytest -p suite_cpu -q -n 3 --dist loadgroup --no-loadscope-reorder tests/integration
+        .venv/bin/python -m pytest -p suite_cpu -q -n 4 --dist loadgroup --no-loadscope-reorder tests/integration
     .venv/bin/python benchmarks/suite_cpu.py /tmp/suite-cpu.jsonl [--timeline]
 
 A benchmark that prints figures, not a test. Loaded as a pytest plugin

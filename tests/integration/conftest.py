@@ -9,7 +9,7 @@ endpoint, certificate_authority_data, admin_kubeconfig, ...}, ...).
 ``keycloak`` adds one Keycloak to it, for the tests that need an identity
 provider other than Cognito.
 
-Under pytest-xdist (`make integration`: `-n 3 --dist loadgroup`) each worker
+Under pytest-xdist (`make integration`: `-n 4 --dist loadgroup`) each worker
 has its own session sandbox, and the tests of one file run on one worker, in
 order, so that a file's module fixtures are made once and its tests may build
 on each other. Files whose tests stand alone say so with
@@ -43,16 +43,16 @@ def pytest_configure(config):
 # The work that takes longest starts first (`make integration` passes --no-loadscope-reorder, so xdist
 # hands out work in this order instead of largest test count first), and everything else fills in
 # around it: started last, one of these would run alone at the end of the suite. Slowest first, as
-# `--durations` measured them on two cores with three workers (seconds of one worker).
+# `--durations` measured them on two cores with four workers (seconds of one worker).
 LONGEST_FIRST = (
-    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",  # 340
-    "tests/integration/keycloak/test_keycloak_",  # 310, one group (test_provider_choice.py is a file of its own)
-    "tests/integration/e2e/test_site.py::test_site_with_other_names",  # 210
-    "tests/integration/awx/test_job_template.py",  # 145
-    "tests/integration/test_targets.py::test_target[eks_identity_provider_config]",  # 140
-    "tests/integration/login/",  # 135
-    "tests/integration/login_kit/",  # 130
+    "tests/integration/keycloak/test_keycloak_",  # 470, one group (test_provider_choice.py is a file of its own)
+    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",  # 350
+    "tests/integration/e2e/test_site.py::test_site_with_other_names",  # 250
+    "tests/integration/login/",  # 185
+    "tests/integration/awx/test_job_template.py",  # 150
+    "tests/integration/test_targets.py::test_target[eks_identity_provider_config]",  # 145
     "tests/integration/scale/",  # 120 and 110
+    "tests/integration/login_kit/",  # 115
 )
 
 
