@@ -76,9 +76,9 @@ lint: venv collection
 	ansible-lint roles playbooks
 
 # Four workers, each with its own sandbox: a test file's tests stay on one worker, except in
-# files marked independent, whose tests are spread (tests/integration/conftest.py). Much of a
+# files marked independent, whose tests are spread (tests/integration/conftest.py). Part of a
 # test's time is waiting (associations, reloads, logins, Keycloak's start): on two cores, three
-# workers left them idle a fifth of the time, four keep them busy (12m05s against 12m58s).
+# workers left them idle 8% of the time, four 5% (docs/commands.md).
 # The longest work starts first (conftest.py's LONGEST_FIRST, kept in that order by
 # --no-loadscope-reorder). The 30 slowest are listed.
 integration: venv collection k8s-binaries keycloak browser
