@@ -76,8 +76,9 @@ def unit_of(nodeid):
 def report(rows, timeline=False):
     units = collections.defaultdict(lambda: [0.0, 0.0])
     for row in rows:
-        units[unit_of(row["test"])][0] += row["children_cpu"] + row["own_cpu"]
-        units[unit_of(row["test"])][1] += row["end"] - row["start"]
+        unit = units[unit_of(row["test"])]
+        unit[0] += row["children_cpu"] + row["own_cpu"]
+        unit[1] += row["end"] - row["start"]
     print("%9s %9s  %s" % ("CPU s", "wall s", "tests"))
     for unit, (cpu, wall) in sorted(units.items(), key=lambda item: -item[1][0]):
         print("%9.1f %9.1f  %s" % (cpu, wall, unit))
