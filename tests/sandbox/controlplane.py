@@ -262,7 +262,8 @@ class ControlPlane:
             "--disable-admission-plugins=ServiceAccount",
             # A handful of objects and clients: reads go to etcd directly. The watch cache's
             # reflectors (one per resource type) halve an idle apiserver's CPU otherwise
-            # (1.0 against 0.5 CPU-seconds a minute), and make test runs eight (two per worker).
+            # (0.9 against 0.5 CPU-seconds a minute, benchmarks/sandbox_idle.py), and make test
+            # runs eight (two per worker).
             "--watch-cache=false",
             f"--audit-policy-file={self._path('audit-policy.yaml')}",
             f"--audit-log-path={self.audit_log}",
