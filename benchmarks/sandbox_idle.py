@@ -6,7 +6,8 @@ Starts a private sandbox (its own state directory, a free port; as the
 integration suite's workers do), waits ``--settle`` seconds for start-up
 work to finish, then reads every sandbox process's CPU time (utime + stime
 in /proc) before and after ``--seconds`` of idleness, and stops the sandbox.
-Every worker of `make test` runs such a sandbox for the whole suite, so its
+It prints what each process kind used up to the first reading (start-up and
+settling), then what it used a minute while idle. Every worker of `make test` runs such a sandbox for the whole suite, so its
 idle cost is paid for every minute the suite takes (docs/commands.md).
 
 A benchmark that prints figures, not a test. Linux only (/proc).
@@ -68,6 +69,13 @@ def main():
         after = sandbox_cpu(directory)
     finally:
         sandbox_launcher.down(directory)
+    started = collections.Counter()
+    for name, seconds in before.values():
+        started[name] += seconds
+    print("start-up of a sandbox with %d cluster(s), and %.0f s settling:" % (len(clusters), args.settle))
+    for name, seconds in started.most_common():
+        print("  %-22s %5.2f CPU-seconds" % (name, seconds))
+    print("  %-22s %5.2f CPU-seconds" % ("all", sum(started.values())))
     per_kind = collections.Counter()
     for pid, (name, seconds) in after.items():
         if pid in before:
