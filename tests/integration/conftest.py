@@ -6,8 +6,9 @@ a sandbox someone started with `make sandbox-up`. Keys: see docs/sandbox.md
 (aws_endpoint_url, aws_ca_bundle, region, aws_access_key_id,
 aws_secret_access_key, oidc_discovery_base, kubernetes, clusters{NAME:
 endpoint, certificate_authority_data, admin_kubeconfig, ...}, ...).
-``keycloak`` adds one Keycloak to it, for the tests that need an identity
-provider other than Cognito.
+It runs one twin cluster, oidc-test; ``fleet`` adds a second one for the
+tests of one file. ``keycloak`` adds one Keycloak to it, for the tests that
+need an identity provider other than Cognito.
 
 Under pytest-xdist (`make integration`: `-n 4 --dist loadgroup`) each worker
 has its own session sandbox, and the tests of one file run on one worker, in
@@ -15,7 +16,8 @@ order, so that a file's module fixtures are made once and its tests may build
 on each other. Files whose tests stand alone say so with
 ``pytestmark = pytest.mark.independent``; their tests are spread over the
 workers one by one. A file may instead join a named ``xdist_group`` (the
-Keycloak tests share one: Keycloak starts once, on one worker). The longest
+Keycloak tests share one: Keycloak starts once, on one worker; the tests that
+use ``fleet`` share another). The longest
 work is handed out first (LONGEST_FIRST).
 
 This directory is on sys.path (pytest puts a top conftest's directory there):
@@ -32,8 +34,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 import sandbox as sandbox_launcher  # noqa: E402  (tests/sandbox/sandbox.py)
 
 SANDBOX_REGION = "us-west-2"
-# Two twin clusters: the end-to-end test associates a fleet in one run.
-SANDBOX_CLUSTERS = ["oidc-test", "oidc-test-2"]
+SANDBOX_CLUSTERS = ["oidc-test"]
+# The second cluster of the `fleet` fixture. The tests that need a fleet share the xdist group FLEET_GROUP:
+# they run on one worker, so the other workers never start a second control plane.
+FLEET_CLUSTER = "oidc-test-2"
+FLEET_GROUP = "fleet"
 
 
 def pytest_configure(config):
@@ -45,14 +50,15 @@ def pytest_configure(config):
 # around it: started last, one of these would run alone at the end of the suite. Slowest first, as
 # `--durations` measured them on two cores with four workers (seconds of one worker).
 LONGEST_FIRST = (
-    "tests/integration/keycloak/test_keycloak_",  # 470, one group (test_provider_choice.py is a file of its own)
-    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",  # 350
-    "tests/integration/e2e/test_site.py::test_site_with_other_names",  # 250
+    # 290; the tests that use `fleet` (AWX, the login kit, the twin's IAM tests) follow it in its group: 500.
+    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",
+    "tests/integration/keycloak/test_keycloak_",  # 350, one group (test_provider_choice.py is a file of its own)
+    "tests/integration/e2e/test_site.py::test_site_with_other_names",  # 210
     "tests/integration/login/",  # 185
-    "tests/integration/awx/test_job_template.py",  # 150
-    "tests/integration/test_targets.py::test_target[eks_identity_provider_config]",  # 145
-    "tests/integration/scale/",  # 120 and 110
-    "tests/integration/login_kit/",  # 115
+    "tests/integration/awx/test_job_template.py",  # 110, in the fleet group
+    "tests/integration/test_targets.py::test_target[eks_identity_provider_config]",  # 120
+    "tests/integration/scale/",  # 100 and 90
+    "tests/integration/login_kit/",  # 90, in the fleet group
 )
 
 
@@ -97,6 +103,20 @@ def sandbox(tmp_path_factory):
         yield sandbox_launcher.up(directory, port=0, region=SANDBOX_REGION, clusters=SANDBOX_CLUSTERS)
     finally:
         sandbox_launcher.down(directory)
+
+
+@pytest.fixture(scope="module")
+def fleet(sandbox):
+    """The session sandbox with a second twin cluster, FLEET_CLUSTER, for one test file: added through the
+    EKS API before its first test that asks for it, deleted after its last, so that every other test sees the
+    sandbox's one cluster. Files that use it join the xdist group FLEET_GROUP."""
+    assert sandbox["kubernetes"], "the sandbox runs without kube-apiserver: run `make k8s-binaries` (no skip)"
+    sandbox["clusters"][FLEET_CLUSTER] = sandbox_launcher.add_cluster(sandbox["state_dir"], FLEET_CLUSTER)
+    try:
+        yield sandbox
+    finally:
+        del sandbox["clusters"][FLEET_CLUSTER]
+        sandbox_launcher.remove_cluster(sandbox["state_dir"], FLEET_CLUSTER)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ CLI::
 
 Importable: ``up(directory, port=..., region=..., clusters=..., keycloak=...,
 eks_association_delay=..., throttle=..., throttle_seed=...) -> dict``,
-``down(directory)``, ``status(directory)``, ``load(directory)``,
+``down(directory)``, ``add_cluster(directory, name)``, ``remove_cluster(directory, name)``,
+``status(directory)``, ``load(directory)``,
 ``boto3_kwargs(info)``, ``environment(info)`` and ``api_calls(info)``. The dict is the content of
 ``sandbox.json``; see docs/sandbox.md for its keys and for the environment variables
 (EKS_OIDC_SANDBOX_DIR, SANDBOX_PORT, SANDBOX_REGION, SANDBOX_CLUSTERS, SANDBOX_KEYCLOAK,
@@ -241,7 +242,7 @@ def up(directory: str | None = None, *, port: int | None = None, region: str | N
             _start_ministack(directory, port, region, k8s, wanted_knobs)
             proxy_port = _start_proxy(directory, port)
             info = _info(directory, port, region, ca_cert, k8s, proxy_port, wanted_knobs)
-            _create_clusters(info, clusters, k8s)
+            _create_clusters(info, clusters, k8s is not None)
             if started:
                 info["keycloak"] = _wait_keycloak(directory, *started)
         except BaseException:
@@ -250,6 +251,37 @@ def up(directory: str | None = None, *, port: int | None = None, region: str | N
         _write_info(directory, info)
         info["already_running"] = False
         return info
+
+
+def add_cluster(directory: str | None, name: str) -> dict:
+    """Create one more cluster in the running sandbox, as `up` creates its own (the EKS API, then ACTIVE),
+    and record it in sandbox.json; returns its entry there. remove_cluster deletes it again."""
+    directory = state_dir(directory)
+    with _locked(directory):
+        info = _running_info(directory)
+        _create_clusters(info, [name], info["kubernetes"])
+        _write_info(directory, info)
+        return info["clusters"][name]
+
+
+def remove_cluster(directory: str | None, name: str) -> None:
+    """Delete a cluster of the running sandbox through the EKS API (the twin stops its control plane and
+    removes its files before answering) and drop it from sandbox.json."""
+    import boto3
+
+    directory = state_dir(directory)
+    with _locked(directory):
+        info = _running_info(directory)
+        boto3.client("eks", **boto3_kwargs(info)).delete_cluster(name=name)
+        info["clusters"].pop(name, None)
+        _write_info(directory, info)
+
+
+def _running_info(directory: str) -> dict:
+    info = load(directory) if _running(directory) else None
+    if not info:
+        raise SandboxError(f"no sandbox runs in {directory}")
+    return info
 
 
 def _launch_keycloak(directory: str) -> tuple:
@@ -431,8 +463,9 @@ def _apiserver_version(k8s: str | None) -> str | None:
     return out.stdout.split()[-1]
 
 
-def _create_clusters(info: dict, names: list[str], k8s: str | None) -> None:
-    """Create the clusters through the ordinary EKS API and wait until they are ACTIVE."""
+def _create_clusters(info: dict, names: list[str], kubernetes: bool) -> None:
+    """Create the clusters through the ordinary EKS API and wait until they are ACTIVE; with `kubernetes`
+    (kube-apiserver and etcd at hand), each has a live control plane."""
     import boto3
 
     eks = boto3.client("eks", **boto3_kwargs(info))
@@ -450,10 +483,10 @@ def _create_clusters(info: dict, names: list[str], k8s: str | None) -> None:
         info["clusters"][name] = {
             "arn": cluster["arn"],
             "version": cluster["version"],
-            "endpoint": cluster["endpoint"] if k8s else None,
-            "certificate_authority_data": cluster["certificateAuthority"]["data"] if k8s else None,
+            "endpoint": cluster["endpoint"] if kubernetes else None,
+            "certificate_authority_data": cluster["certificateAuthority"]["data"] if kubernetes else None,
             "admin_kubeconfig": os.path.join(info["state_dir"], "clusters", info["region"], name,
-                                             "admin.kubeconfig") if k8s else None,
+                                             "admin.kubeconfig") if kubernetes else None,
         }
 
 

@@ -38,11 +38,11 @@ def enforcing(tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("sandbox-auth"))
     create_clusters = launcher._create_clusters
 
-    def with_cluster_role(info, names, k8s):
+    def with_cluster_role(info, names, kubernetes):
         # With AUTH=true, CreateCluster checks that its role exists.
         boto3.client("iam", **launcher.boto3_kwargs(info)).create_role(
             RoleName="eks-cluster-role", AssumeRolePolicyDocument=json.dumps(TRUST))
-        create_clusters(info, names, k8s)
+        create_clusters(info, names, kubernetes)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUTH", "true")

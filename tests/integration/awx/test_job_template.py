@@ -41,7 +41,7 @@ from awx_helpers import REPO_ROOT, VENV_BIN, install_collection, venv_tool
 
 import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on sys.path through tests/integration/conftest.py
 
-CLUSTERS = ("oidc-test", "oidc-test-2")
+CLUSTERS = ("oidc-test", "oidc-test-2")  # the session sandbox's cluster and the one of the `fleet` fixture
 JOB_TIMEOUT = 1200
 
 # Survey answers (docs/awx.md), with the sandbox's region. The pool, domain and
@@ -247,12 +247,11 @@ def identity_provider_configs(sandbox):
 
 
 @pytest.fixture()
-def fleet(sandbox):
-    missing = [name for name in CLUSTERS if not (sandbox["clusters"].get(name) or {}).get("endpoint")]
-    assert not missing, "the session sandbox must run twin clusters %s (tests/integration/conftest.py)" % (missing,)
-    # The test leaves the sandbox as it finds it; it needs to find it without associations.
-    assert set(map(len, identity_provider_configs(sandbox).values())) == {0}, identity_provider_configs(sandbox)
-    return sandbox
+def unassociated_fleet(fleet):
+    """conftest.py's fleet (CLUSTERS), found without associations: the test leaves it as it finds it."""
+    assert sorted(fleet["clusters"]) == sorted(CLUSTERS), fleet["clusters"]
+    assert set(map(len, identity_provider_configs(fleet).values())) == {0}, identity_provider_configs(fleet)
+    return fleet
 
 
 def job_secrets(sandbox):
@@ -274,7 +273,9 @@ def is_verify_task(data, task):
     return (data.get("role") or "").split(".")[-1] == "verify" and data.get("task") == task
 
 
-def test_site_and_cleanup_as_awx_job_templates(fleet, collection_tarball, tmp_path):
+@pytest.mark.xdist_group("fleet")
+def test_site_and_cleanup_as_awx_job_templates(unassociated_fleet, collection_tarball, tmp_path):
+    fleet = unassociated_fleet
     root = private_data_dir(str(tmp_path / "job"), fleet, collection_tarball)
     try:
         status, events = run_job(root, "site.yml")

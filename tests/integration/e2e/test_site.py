@@ -1,20 +1,22 @@
 """End to end: playbooks/site.yml and cleanup.yml on the sandbox, as a user runs them.
 
-Two twin clusters are associated in one run (the fleet). After site.yml the
+Two twin clusters (the session sandbox's and the one the `fleet` fixture
+adds) are associated in one run. After site.yml the
 OIDC user's kubectl lists secrets and is Forbidden on nodes with the post's
 message; a second run and a --check run change nothing; cleanup.yml leaves
 nothing that site.yml created (checked through the AWS APIs, the Kubernetes
 API and the kubeconfig file) and a second cleanup changes nothing. The same
 again with other names, prefixes and claims proves nothing is hard-coded; that
-run is limited to one cluster (--limit), as the fleet is the first run's.
+run is on the session sandbox's one cluster (--limit), as the fleet is the first run's.
 
 The run with the post's values is also the secret-leak run: its first
 site.yml and its first cleanup.yml run at -vvv --diff, and no secret may
 stand in anything any of its runs printed, in the sandbox's logs or in a
 file they wrote that is not 0600 (leaks.py).
 
-The two tests stand alone (each leaves the fleet as it found it), so pytest-xdist
-may run them on two workers, each on its own sandbox.
+The two tests stand alone (each leaves the sandbox as it found it), so pytest-xdist
+may run them on two workers, each on its own sandbox; the first one joins the
+tests that use the fleet (conftest.py's FLEET_GROUP).
 """
 
 import json
@@ -31,7 +33,7 @@ import leaks
 from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_environment, sandbox_playbook
 
 pytestmark = pytest.mark.independent
-CLUSTERS = ("oidc-test", "oidc-test-2")
+CLUSTERS = ("oidc-test", "oidc-test-2")  # the session sandbox's cluster and the one of the `fleet` fixture
 
 # Other names, another groups prefix and the sub claim (usernames become ISSUER#sub).
 OTHER_VALUES = {
@@ -106,7 +108,7 @@ def assert_nothing_left(sandbox, values):
     if os.path.exists(kubeconfig_path):
         with open(kubeconfig_path) as handle:
             kubeconfig = yaml.safe_load(handle) or {}
-    for cluster in CLUSTERS:
+    for cluster in sorted(sandbox["clusters"]):
         assert eks.list_identity_provider_configs(clusterName=cluster)["identityProviderConfigs"] == []
         rbac = rbac_api(sandbox, cluster)
         roles = [r.metadata.name for r in rbac.list_cluster_role().items]
@@ -156,6 +158,7 @@ def converge_and_clean(sandbox, extra_vars, expectations, after_prefix_change=No
     return outputs, secrets
 
 
+@pytest.mark.xdist_group("fleet")
 def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
     def post_proof(cluster):
         secrets = kubectl_as_oidc_user(fleet, cluster, "get", "secrets", "-n", "default")
@@ -181,20 +184,20 @@ def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
     assert not found, "secrets found:\n" + "\n".join(sorted(set(found)))
 
 
-def test_site_with_other_names_prefix_and_claim(fleet):
+def test_site_with_other_names_prefix_and_claim(sandbox):
     def other_proof(cluster):
-        whoami = kubectl_as_oidc_user(fleet, cluster, "auth", "whoami", "-o", "json")
+        whoami = kubectl_as_oidc_user(sandbox, cluster, "auth", "whoami", "-o", "json")
         assert whoami.returncode == 0, whoami.stderr
         user = json.loads(whoami.stdout)["status"]["userInfo"]
         # username claim sub without a prefix: EKS prefixes with the issuer URL and '#'
-        assert re.match(r"^https://cognito-idp\.%s\.amazonaws\.com/%s_\w+#[0-9a-f-]{36}$" % (fleet["region"], fleet["region"]),
+        assert re.match(r"^https://cognito-idp\.%s\.amazonaws\.com/%s_\w+#[0-9a-f-]{36}$" % (sandbox["region"], sandbox["region"]),
                         user["username"]), user
         assert "grp:platform-readers" in user["groups"]
-        configmaps = kubectl_as_oidc_user(fleet, cluster, "get", "configmaps", "-n", "default")
+        configmaps = kubectl_as_oidc_user(sandbox, cluster, "get", "configmaps", "-n", "default")
         assert configmaps.returncode == 0, configmaps.stderr
-        secrets = kubectl_as_oidc_user(fleet, cluster, "get", "secrets", "-n", "default")
+        secrets = kubectl_as_oidc_user(sandbox, cluster, "get", "secrets", "-n", "default")
         assert secrets.returncode != 0 and "Forbidden" in secrets.stderr
 
-    converge_and_clean(fleet, OTHER_VALUES, other_proof, clusters=CLUSTERS[:1])
-    assert_nothing_left(fleet, {"pool": "platform-idp", "domain": "platform-idp-login",
-                                "cluster_role": "platform-read-configmaps", "binding": "platform-readers-binding"})
+    converge_and_clean(sandbox, OTHER_VALUES, other_proof, clusters=CLUSTERS[:1])
+    assert_nothing_left(sandbox, {"pool": "platform-idp", "domain": "platform-idp-login",
+                                  "cluster_role": "platform-read-configmaps", "binding": "platform-readers-binding"})

@@ -46,10 +46,12 @@ def secret_readers(name):
 
 
 @pytest.fixture(scope="module")
-def team(sandbox, tmp_path_factory):
-    """The identity provider, its association with every twin cluster and RBAC, under names of this test."""
+def team(fleet, tmp_path_factory):
+    """The identity provider, its association with every twin cluster of the fleet and RBAC, under names of this
+    test. Two clusters: the kit's one login must serve the contexts of both."""
+    sandbox = fleet
     clusters = sorted(name for name, cluster in sandbox["clusters"].items() if cluster.get("endpoint"))
-    assert clusters, "the session sandbox runs no twin cluster (no kube-apiserver binaries): make k8s-binaries"
+    assert len(clusters) == 2, "conftest.py's fleet runs two twin clusters, not %s" % (clusters,)
     assert shutil.which("kubectl"), "kubectl is not on PATH"
     suffix = uuid.uuid4().hex[:8]
     port = free_port()

@@ -31,8 +31,10 @@ import pytest
 import sandbox as launcher  # tests/sandbox/sandbox.py, on the path via conftest
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
 
+pytestmark = pytest.mark.xdist_group("fleet")  # conftest.py's FLEET_GROUP: one test needs a second cluster
+
 CLUSTER = "oidc-test"
-OTHER_CLUSTER = "oidc-test-2"
+OTHER_CLUSTER = "oidc-test-2"  # the second cluster of conftest.py's fleet
 ROOT_ARN = "arn:aws:iam::000000000000:root"
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
@@ -182,7 +184,7 @@ def test_a_token_for_aws_own_sts_name_works_too(twin, aws_env):
 
 # -- refused tokens ----------------------------------------------------------------------------
 
-def test_a_token_for_another_cluster_is_refused(twin, aws_env):
+def test_a_token_for_another_cluster_is_refused(twin, fleet, aws_env):
     token = sign(twin, OTHER_CLUSTER)
     assert unauthorized(whoami(twin, aws_env, token=token))
     # The same token is good on the cluster it was made for.

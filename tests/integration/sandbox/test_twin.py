@@ -275,6 +275,26 @@ def test_clusters_created_through_the_eks_api_get_their_own_control_plane(twin, 
         request(cluster["endpoint"], "/readyz", context=context)
 
 
+def test_add_cluster_and_remove_cluster_keep_sandbox_json_in_step(twin, eks):
+    """What the `fleet` fixture relies on: add_cluster records a live cluster in sandbox.json (the inventory's
+    source), remove_cluster deletes it through the EKS API and drops it from there."""
+    name = f"added-{uuid.uuid4().hex[:6]}"
+    entry = launcher.add_cluster(twin["state_dir"], name)
+    try:
+        assert launcher.load(twin["state_dir"])["clusters"][name] == entry
+        assert entry["endpoint"] == eks.describe_cluster(name=name)["cluster"]["endpoint"]
+        context = admin_context(entry["admin_kubeconfig"])
+        assert request(entry["endpoint"], "/readyz", context=context)[0] == 200
+    finally:
+        launcher.remove_cluster(twin["state_dir"], name)
+    assert name not in launcher.load(twin["state_dir"])["clusters"]
+    assert sorted(launcher.load(twin["state_dir"])["clusters"]) == sorted(twin["clusters"])
+    with pytest.raises(eks.exceptions.ResourceNotFoundException):
+        eks.describe_cluster(name=name)
+    with pytest.raises(OSError):
+        request(entry["endpoint"], "/readyz", context=context)
+
+
 def _active(eks, name):
     cluster = eks.describe_cluster(name=name)["cluster"]
     assert cluster["status"] in ("CREATING", "ACTIVE"), cluster["status"]
