@@ -16,8 +16,7 @@ order, so that a file's module fixtures are made once and its tests may build
 on each other. Files whose tests stand alone say so with
 ``pytestmark = pytest.mark.independent``; their tests are spread over the
 workers one by one. A file may instead join a named ``xdist_group`` (the
-Keycloak tests share one: Keycloak starts once, on one worker; the tests that
-use ``fleet`` share another). The longest
+Keycloak tests share one: Keycloak starts once, on one worker). The longest
 work is handed out first (LONGEST_FIRST).
 
 This directory is on sys.path (pytest puts a top conftest's directory there):
@@ -35,10 +34,8 @@ import sandbox as sandbox_launcher  # noqa: E402  (tests/sandbox/sandbox.py)
 
 SANDBOX_REGION = "us-west-2"
 SANDBOX_CLUSTERS = ["oidc-test"]
-# The second cluster of the `fleet` fixture. The tests that need a fleet share the xdist group FLEET_GROUP:
-# they run on one worker, so the other workers never start a second control plane.
+# The second cluster of the `fleet` fixture.
 FLEET_CLUSTER = "oidc-test-2"
-FLEET_GROUP = "fleet"
 
 
 def pytest_configure(config):
@@ -50,15 +47,14 @@ def pytest_configure(config):
 # around it: started last, one of these would run alone at the end of the suite. Slowest first, as
 # `--durations` measured them on two cores with four workers (seconds of one worker).
 LONGEST_FIRST = (
-    # 290; the tests that use `fleet` (AWX, the login kit, the twin's IAM tests) follow it in its group: 500.
-    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",
     "tests/integration/keycloak/test_keycloak_",  # 350, one group (test_provider_choice.py is a file of its own)
+    "tests/integration/e2e/test_site.py::test_site_with_the_posts_values",  # 290
     "tests/integration/e2e/test_site.py::test_site_with_other_names",  # 210
     "tests/integration/login/",  # 185
-    "tests/integration/awx/test_job_template.py",  # 110, in the fleet group
     "tests/integration/test_targets.py::test_target[eks_identity_provider_config]",  # 120
+    "tests/integration/awx/test_job_template.py",  # 110
     "tests/integration/scale/",  # 100 and 90
-    "tests/integration/login_kit/",  # 90, in the fleet group
+    "tests/integration/login_kit/",  # 90
 )
 
 
@@ -109,7 +105,8 @@ def sandbox(tmp_path_factory):
 def fleet(sandbox):
     """The session sandbox with a second twin cluster, FLEET_CLUSTER, for one test file: added through the
     EKS API before its first test that asks for it, deleted after its last, so that every other test sees the
-    sandbox's one cluster. Files that use it join the xdist group FLEET_GROUP."""
+    sandbox's one cluster. (Putting the files that use it on one worker made a chain of 600 s that the
+    whole suite then waited for.)"""
     assert sandbox["kubernetes"], "the sandbox runs without kube-apiserver: run `make k8s-binaries` (no skip)"
     sandbox["clusters"][FLEET_CLUSTER] = sandbox_launcher.add_cluster(sandbox["state_dir"], FLEET_CLUSTER)
     try:

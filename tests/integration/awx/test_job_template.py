@@ -273,7 +273,6 @@ def is_verify_task(data, task):
     return (data.get("role") or "").split(".")[-1] == "verify" and data.get("task") == task
 
 
-@pytest.mark.xdist_group("fleet")
 def test_site_and_cleanup_as_awx_job_templates(unassociated_fleet, collection_tarball, tmp_path):
     fleet = unassociated_fleet
     root = private_data_dir(str(tmp_path / "job"), fleet, collection_tarball)

@@ -15,8 +15,7 @@ stand in anything any of its runs printed, in the sandbox's logs or in a
 file they wrote that is not 0600 (leaks.py).
 
 The two tests stand alone (each leaves the sandbox as it found it), so pytest-xdist
-may run them on two workers, each on its own sandbox; the first one joins the
-tests that use the fleet (conftest.py's FLEET_GROUP).
+may run them on two workers, each on its own sandbox.
 """
 
 import json
@@ -158,7 +157,6 @@ def converge_and_clean(sandbox, extra_vars, expectations, after_prefix_change=No
     return outputs, secrets
 
 
-@pytest.mark.xdist_group("fleet")
 def test_site_with_the_posts_values_on_a_fleet_then_cleanup(fleet):
     def post_proof(cluster):
         secrets = kubectl_as_oidc_user(fleet, cluster, "get", "secrets", "-n", "default")

@@ -16,11 +16,7 @@ import stat
 import subprocess
 import time
 
-import pytest
-
 import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on the path through tests/integration/conftest.py
-
-pytestmark = pytest.mark.xdist_group("fleet")  # conftest.py's FLEET_GROUP: the team's clusters are the fleet
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "login_kit.yml")

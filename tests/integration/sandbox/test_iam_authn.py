@@ -31,8 +31,6 @@ import pytest
 import sandbox as launcher  # tests/sandbox/sandbox.py, on the path via conftest
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
 
-pytestmark = pytest.mark.xdist_group("fleet")  # conftest.py's FLEET_GROUP: one test needs a second cluster
-
 CLUSTER = "oidc-test"
 OTHER_CLUSTER = "oidc-test-2"  # the second cluster of conftest.py's fleet
 ROOT_ARN = "arn:aws:iam::000000000000:root"
