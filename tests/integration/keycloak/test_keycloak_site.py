@@ -12,8 +12,9 @@ secrets and is Forbidden on nodes; a second run changes nothing; the audit query
 nothing in Keycloak, EKS, RBAC or the kubeconfig, and a second cleanup
 changes nothing.
 
-On one cluster of the session's two (`--limit localhost,oidc-test`): a fleet is the Cognito
-end-to-end run's subject, and nothing the roles do per cluster depends on the provider.
+On the session sandbox's cluster oidc-test only (`--limit localhost,oidc-test`, whatever else the sandbox
+runs): a fleet is the Cognito end-to-end run's subject, and nothing the roles do per cluster depends on
+the provider.
 """
 
 import json
