@@ -18,6 +18,9 @@ import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on sys.path thro
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")  # the venv's
 SANDBOX_INVENTORY = os.path.join(REPO_ROOT, "playbooks", "inventory", "sandbox")
+# The session sandbox's one twin cluster (conftest.py's `sandbox`), and the second one its `fleet` fixture adds.
+SESSION_CLUSTER = "oidc-test"
+FLEET_CLUSTER = "oidc-test-2"
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 

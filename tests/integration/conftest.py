@@ -31,11 +31,9 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sandbox"))
 
 import sandbox as sandbox_launcher  # noqa: E402  (tests/sandbox/sandbox.py)
+from ansible_runs import FLEET_CLUSTER, SESSION_CLUSTER  # noqa: E402
 
 SANDBOX_REGION = "us-west-2"
-SANDBOX_CLUSTERS = ["oidc-test"]
-# The second cluster of the `fleet` fixture.
-FLEET_CLUSTER = "oidc-test-2"
 
 
 def pytest_configure(config):
@@ -96,7 +94,7 @@ def sandbox(tmp_path_factory):
     """A running sandbox for the whole session, stopped (nothing left running) afterwards."""
     directory = str(tmp_path_factory.mktemp("sandbox"))
     try:
-        yield sandbox_launcher.up(directory, port=0, region=SANDBOX_REGION, clusters=SANDBOX_CLUSTERS)
+        yield sandbox_launcher.up(directory, port=0, region=SANDBOX_REGION, clusters=[SESSION_CLUSTER])
     finally:
         sandbox_launcher.down(directory)
 

@@ -36,12 +36,12 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_runs import aws
+from ansible_runs import FLEET_CLUSTER, SESSION_CLUSTER, aws
 from awx_helpers import REPO_ROOT, VENV_BIN, install_collection, venv_tool
 
 import sandbox as sandbox_launcher  # tests/sandbox/sandbox.py, on sys.path through tests/integration/conftest.py
 
-CLUSTERS = ("oidc-test", "oidc-test-2")  # the session sandbox's cluster and the one of the `fleet` fixture
+CLUSTERS = (SESSION_CLUSTER, FLEET_CLUSTER)
 JOB_TIMEOUT = 1200
 
 # Survey answers (docs/awx.md), with the sandbox's region. The pool, domain and

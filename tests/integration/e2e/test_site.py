@@ -29,10 +29,11 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 import leaks
-from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_environment, sandbox_playbook
+from ansible_runs import (FLEET_CLUSTER, SESSION_CLUSTER, aws, changed_tasks, kubectl_as_oidc_user, sandbox_environment,
+                          sandbox_playbook)
 
 pytestmark = pytest.mark.independent
-CLUSTERS = ("oidc-test", "oidc-test-2")  # the session sandbox's cluster and the one of the `fleet` fixture
+CLUSTERS = (SESSION_CLUSTER, FLEET_CLUSTER)
 
 # Other names, another groups prefix and the sub claim (usernames become ISSUER#sub).
 OTHER_VALUES = {

@@ -29,12 +29,12 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
-from ansible_runs import aws, changed_tasks, kubectl_as_oidc_user, sandbox_playbook
+from ansible_runs import SESSION_CLUSTER, aws, changed_tasks, kubectl_as_oidc_user, sandbox_playbook
 
 pytestmark = pytest.mark.xdist_group("keycloak")  # one Keycloak, started once, on one worker
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CLUSTERS = ("oidc-test",)
+CLUSTERS = (SESSION_CLUSTER,)
 USERNAME = "test@example.com"  # the sandbox inventory's user, the post's
 REALM = "eks"  # the role's default
 CLIENT_ID = "kubernetes"  # the role's default

@@ -30,9 +30,10 @@ import pytest
 
 import sandbox as launcher  # tests/sandbox/sandbox.py, on the path via conftest
 from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
+from ansible_runs import FLEET_CLUSTER, SESSION_CLUSTER
 
-CLUSTER = "oidc-test"
-OTHER_CLUSTER = "oidc-test-2"  # the second cluster of conftest.py's fleet
+CLUSTER = SESSION_CLUSTER
+OTHER_CLUSTER = FLEET_CLUSTER
 ROOT_ARN = "arn:aws:iam::000000000000:root"
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy"
