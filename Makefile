@@ -24,11 +24,20 @@ help:
 	@echo "make test   - install the toolchain and run every test (unit, sanity, integration)"
 	@echo "make sandbox-up / sandbox-down / sandbox-status"
 
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(VENV)/.ansiballz-bytecode-cache
 $(VENV)/.installed: tests/requirements.txt tests/constraints.txt
 	@echo ">> creating $(VENV) with pinned packages"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r tests/requirements.txt -c tests/constraints.txt
+	@touch $@
+
+# Modules that ansible-playbook runs on the venv's interpreter load their AnsiballZ payloads'
+# compiled code from a cache instead of compiling ansible-core's module_utils at every run
+# (tests/ansiballz_bytecode_cache.py): a .pth file installs the importer at start-up.
+$(VENV)/.ansiballz-bytecode-cache: tests/ansiballz_bytecode_cache.py $(VENV)/.installed
+	site=$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))') && \
+	  cp tests/ansiballz_bytecode_cache.py "$$site/" && $(PY) -m compileall -q "$$site/ansiballz_bytecode_cache.py" && \
+	  echo 'import ansiballz_bytecode_cache; ansiballz_bytecode_cache.install()' > "$$site/ansiballz_bytecode_cache.pth"
 	@touch $@
 
 collection: $(COLLECTION_LINK)
