@@ -77,6 +77,12 @@ class CachedPayloadImporter(zipimport.zipimporter):
 
     cache_dir = CACHE_DIR
 
+    def __init__(self, path):
+        super().__init__(path)
+        # Each import asks get_filename, then get_code: the source they both need is read and
+        # decompressed once, kept from one to the other.
+        self._sources = {}
+
     def _source_path(self, fullname):
         """The module's source file inside the archive, as zipimport names it."""
         name = self.prefix + fullname.rpartition(".")[2]
@@ -84,12 +90,13 @@ class CachedPayloadImporter(zipimport.zipimporter):
 
     def get_filename(self, fullname):
         # zipimport compiles the module here only to return its path; the path needs no compiling.
-        if self.get_source(fullname) is None:
+        self._sources[fullname] = source = self.get_source(fullname)
+        if source is None:
             return super().get_filename(fullname)
         return os.path.join(self.archive, self._source_path(fullname))
 
     def get_code(self, fullname):
-        source = self.get_source(fullname)
+        source = self._sources.pop(fullname) if fullname in self._sources else self.get_source(fullname)
         if source is None:  # bytecode only: zipimport checks and loads it
             return super().get_code(fullname)
         # Imported here, not at start-up: every process of the venv imports this file, few run modules.
