@@ -40,6 +40,8 @@ URL_EXPIRES_SECONDS = 60
 # kubectl asks for a new token when this passes; 14 minutes as `aws eks get-token`
 # (STS accepts the signature for 15 minutes, whatever X-Amz-Expires says).
 TOKEN_LIFETIME_MINUTES = 14
+# The same tuple as credential_plugin.py's: each script runs alone under kubectl, without the
+# collection, so neither can import the other (a unit test keeps the two equal).
 EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 DEFAULT_EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 ROLE_SESSION_NAME = "EKSGetTokenAuth"

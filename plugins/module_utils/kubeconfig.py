@@ -46,6 +46,7 @@ except ImportError:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_FALSE
 from ansible.module_utils.parsing.convert_bool import BOOLEANS_TRUE
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils.credential_plugin import EXEC_API_VERSIONS
 
 # kubectl writes its kubeconfig readable by the owner only; so does this module, always.
 KUBECONFIG_MODE = 0o600
@@ -53,7 +54,6 @@ KUBECONFIG_MODE = 0o600
 KUBECONFIG_DIR_MODE = 0o700
 MASK = "********"
 
-EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 INTERACTIVE_MODES = ("Never", "IfAvailable", "Always")
 
 SECTIONS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))

@@ -19,7 +19,7 @@ import botocore.auth
 import botocore.session
 import pytest
 
-from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import eks_token
+from ansible_collections.kubeauth.eks_oidc.plugins.module_utils import credential_plugin, eks_token
 
 ACCESS_KEY = "AKIDEXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -163,6 +163,11 @@ def test_exec_credential_expires_in_14_minutes():
         "spec": {},
         "status": {"expirationTimestamp": "2024-05-17T12:14:00Z", "token": "k8s-aws-v1.x"},
     }
+
+
+def test_both_scripts_speak_the_same_exec_credential_versions():
+    # eks_token.py and credential_plugin.py each run alone under kubectl, so each carries the tuple.
+    assert eks_token.EXEC_API_VERSIONS == credential_plugin.EXEC_API_VERSIONS
 
 
 @pytest.mark.parametrize("exec_info, expected", [
